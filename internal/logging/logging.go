@@ -1,0 +1,25 @@
+// Package logging builds the slog logger every program uses: JSON lines on
+// stderr, at the level REFUNDFLOW_LOG_LEVEL asks for.
+package logging
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// New returns a JSON logger for a program named service.
+func New(w io.Writer, level, service string) *slog.Logger {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn", "warning":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})).With("service", service)
+}

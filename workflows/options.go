@@ -1,0 +1,67 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/refundflow/refundflow/activities"
+)
+
+// Settings are the operator's knobs that shape the workflow's commands. The
+// worker reads them from REFUNDFLOW_* and passes them in; a change applies to
+// commands issued after the worker restarts and never breaks replay, since
+// Temporal does not compare timeouts or timer durations when replaying.
+type Settings struct {
+	// GatewayTimeout bounds one HTTP call to the gateway.
+	GatewayTimeout time.Duration
+	// RetryWindow bounds all retries of one submission; then review.
+	RetryWindow time.Duration
+	// ReviewReminder is how often finance ops are reminded while a review waits.
+	ReviewReminder time.Duration
+	// FailedWrapupEnabled is true when a failure wrap-up code is configured.
+	FailedWrapupEnabled bool
+}
+
+// DefaultSettings match the contract's defaults.
+func DefaultSettings() Settings {
+	return Settings{GatewayTimeout: 15 * time.Second, RetryWindow: 10 * time.Minute, ReviewReminder: 4 * time.Hour}
+}
+
+// submitOptions govern the gateway call. A submission may make two HTTP calls
+// (a 401 fetches a new token and tries once more) plus the token request, so
+// one attempt gets twice the HTTP timeout and a margin. Retries back off up
+// to a minute and stop at the retry window; what is still failing then goes
+// to finance ops. Final answers are not retried at all.
+func (s Settings) submitOptions(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    2*s.GatewayTimeout + 5*time.Second,
+		ScheduleToCloseTimeout: s.RetryWindow,
+		Summary:                summary,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: activities.FinalErrorTypes,
+		},
+	}
+}
+
+// genesysOptions govern write-backs and escalations. Genesys being down must
+// not lose the outcome, so these retry for an hour; a final 4xx is recorded
+// in the status and the workflow carries on (the escalation is tried again at
+// the next reminder).
+func (s Settings) genesysOptions(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: time.Hour,
+		Summary:                summary,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Minute,
+			NonRetryableErrorTypes: activities.FinalErrorTypes,
+		},
+	}
+}

@@ -1,0 +1,432 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/internal/money"
+	"github.com/refundflow/refundflow/internal/remediation"
+)
+
+// run is one remediation in progress: its status (what the query shows) and
+// the little the workflow needs to remember between steps.
+type run struct {
+	settings    Settings
+	disposition remediation.Disposition
+	status      remediation.Status
+	decisions   workflow.ReceiveChannel
+	seen        map[string]bool
+
+	// refundStatus is what Genesys was last told, so it is told only once.
+	refundStatus string
+	// escalated is true once finance ops have a workitem or an email.
+	escalated    bool
+	reviewSince  time.Time
+	reviewReason string
+	reminders    int
+	reminder     workflow.Future
+}
+
+var a *activities.Activities
+
+func startRun(ctx workflow.Context, s Settings, d remediation.Disposition) (*run, error) {
+	r := &run{
+		settings:    s,
+		disposition: d,
+		decisions:   workflow.GetSignalChannel(ctx, remediation.DecisionSignal),
+		seen:        map[string]bool{},
+		status: remediation.Status{
+			State:         d.InitialState(),
+			Action:        d.Action,
+			TransactionID: d.TransactionID,
+			AmountMinor:   d.AmountMinor,
+			Currency:      d.Currency,
+			Decisions:     []remediation.DecisionRecord{},
+		},
+	}
+	if err := workflow.SetQueryHandler(ctx, remediation.StatusQuery, func() (remediation.Status, error) {
+		return r.status, nil
+	}); err != nil {
+		return nil, fmt.Errorf("register status query: %w", err)
+	}
+	// A workflow started by hand (CLI or UI) may have no search attributes;
+	// give it the same ones the starter sets, once.
+	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(TransactionIDKey); !ok {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, startAttributeUpdates(d)...); err != nil {
+			return nil, fmt.Errorf("set search attributes: %w", err)
+		}
+	}
+	r.setState(ctx, d.InitialState())
+	return r, nil
+}
+
+// setState records a new state and upserts RemediationState only when it
+// differs from what visibility already holds.
+func (r *run) setState(ctx workflow.Context, s remediation.State) {
+	r.status.State = s
+	if current, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(StateKey); current == string(s) {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, StateKey.ValueSet(string(s))); err != nil {
+		// Only a malformed key can fail here; the query still shows the state.
+		workflow.GetLogger(ctx).Error("upsert RemediationState", "error", err)
+	}
+}
+
+// submit sends the refund or chargeback and reports whether the gateway took
+// it. The Idempotency-Key stays the same for the original amount, so retries,
+// crashes and approvals can never create a second refund.
+func (r *run) submit(ctx workflow.Context, action remediation.Action, amountMinor int64) bool {
+	d := r.disposition
+	r.setState(ctx, remediation.StateSubmitting)
+	r.status.Attempts++
+	r.status.AmountMinor = amountMinor
+	amount := formatAmount(amountMinor, d.Currency)
+	key := remediation.IdempotencyKey(d.TransactionID, action, amountMinor, d.AmountMinor)
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**Submitting** a %s of %s to the gateway (submission %d, Idempotency-Key `%s`); retried for up to %s before it goes to finance review.",
+		action, amount, r.status.Attempts, key, r.settings.RetryWindow))
+
+	submission := activities.Submission{
+		TransactionID:   d.TransactionID,
+		Action:          action,
+		CustomerID:      d.CustomerID,
+		CustomerTokenID: d.CustomerTokenID,
+		AmountMinor:     amountMinor,
+		Currency:        d.Currency,
+		DispositionCode: d.DispositionCode,
+		IdempotencyKey:  key,
+		Timestamp:       d.Timestamp,
+	}
+	submitActivity := a.SubmitRefund
+	if action == remediation.ActionChargeback {
+		submitActivity = a.SubmitChargeback
+	}
+	actx := workflow.WithActivityOptions(ctx, r.settings.submitOptions(fmt.Sprintf("Submit %s %s", action, amount)))
+	var result activities.SubmissionResult
+	err := workflow.ExecuteActivity(actx, submitActivity, submission).Get(ctx, &result)
+	r.drainDecisions(ctx, "it arrived while the refund was being submitted")
+	if err != nil {
+		r.status.LastError = describeFailure("gateway "+string(action), err)
+		return false
+	}
+	r.status.LastError = ""
+	r.status.GatewayReference = result.GatewayReference
+	return true
+}
+
+// complete writes the success to Genesys and ends in Completed.
+func (r *run) complete(ctx workflow.Context) {
+	r.setState(ctx, remediation.StateCompleted)
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**Completed**: gateway reference `%s`.", r.status.GatewayReference))
+	r.writeOutcome(ctx, remediation.RefundStatusCompleted).Wait(ctx)
+}
+
+// escalate puts the transaction in front of finance ops: state AwaitingReview,
+// the failure written to Genesys (when it is one), and one workitem or email.
+func (r *run) escalate(ctx workflow.Context, reason string, failure bool) {
+	r.setState(ctx, remediation.StateAwaitingReview)
+	if r.reviewSince.IsZero() {
+		r.reviewSince = workflow.Now(ctx)
+	}
+	r.reviewReason = reason
+	if failure && r.status.LastError == "" {
+		r.status.LastError = reason
+	}
+	var pending []waiter
+	if failure {
+		pending = append(pending, r.writeOutcome(ctx, remediation.RefundStatusFailedReview), r.setFailedWrapup(ctx, reason))
+	}
+	r.notifyFinance(ctx)
+	for _, p := range pending {
+		p.Wait(ctx)
+	}
+	r.showReviewDetails(ctx)
+}
+
+// notifyFinance creates (or finds) the transaction's one escalation.
+func (r *run) notifyFinance(ctx workflow.Context) {
+	d := r.disposition
+	escalation := activities.Escalation{
+		TransactionID:   d.TransactionID,
+		WorkflowID:      workflow.GetInfo(ctx).WorkflowExecution.ID,
+		Action:          d.Action,
+		DispositionCode: d.DispositionCode,
+		AmountMinor:     r.status.AmountMinor,
+		Currency:        d.Currency,
+		AmountText:      d.AmountText,
+		Reason:          r.reviewReason,
+		ConversationID:  d.ConversationID,
+		AgentID:         d.AgentID,
+		CustomerID:      d.CustomerID,
+	}
+	actx := workflow.WithActivityOptions(ctx, r.settings.genesysOptions("Escalate to finance ops: "+oneLine(r.reviewReason, 120)))
+	var result activities.EscalationResult
+	if err := workflow.ExecuteActivity(actx, a.EscalateToFinance, escalation).Get(ctx, &result); err != nil {
+		r.noteWritebackError(describeFailure("escalation to finance ops (tried again at the next reminder)", err))
+		return
+	}
+	r.escalated = true
+	r.status.Escalation = result.Channel
+	if result.WorkitemID != "" {
+		r.status.WorkitemID = result.WorkitemID
+	}
+}
+
+// awaitDecision waits for one finance decision or the next reminder.
+func (r *run) awaitDecision(ctx workflow.Context) {
+	if r.reminder == nil {
+		r.reminders++
+		r.reminder = workflow.NewTimerWithOptions(ctx, r.settings.ReviewReminder, workflow.TimerOptions{
+			Summary: fmt.Sprintf("Remind finance ops (#%d) if still undecided", r.reminders),
+		})
+	}
+	var decision remediation.Decision
+	received, reminded := false, false
+	selector := workflow.NewSelector(ctx)
+	selector.AddReceive(r.decisions, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, &decision)
+		received = true
+	})
+	selector.AddFuture(r.reminder, func(workflow.Future) { reminded = true })
+	selector.Select(ctx)
+
+	switch {
+	case received:
+		r.apply(ctx, decision)
+	case reminded:
+		r.reminder = nil
+		r.remind(ctx)
+	}
+}
+
+// remind nudges finance ops, or retries an escalation that did not get through.
+func (r *run) remind(ctx workflow.Context) {
+	if !r.escalated {
+		r.notifyFinance(ctx)
+		r.showReviewDetails(ctx)
+		return
+	}
+	reminder := activities.Reminder{
+		TransactionID: r.disposition.TransactionID,
+		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
+		WorkitemID:    r.status.WorkitemID,
+		Reason:        r.reviewReason,
+		Count:         r.reminders,
+		WaitingSince:  r.reviewSince.UTC().Format(time.RFC3339),
+	}
+	actx := workflow.WithActivityOptions(ctx, r.settings.genesysOptions(fmt.Sprintf("Remind finance ops (#%d)", r.reminders)))
+	if err := workflow.ExecuteActivity(actx, a.RemindFinance, reminder).Get(ctx, nil); err != nil {
+		r.noteWritebackError(describeFailure("reminder to finance ops", err))
+	}
+}
+
+// apply checks one decision against the rules and carries it out.
+func (r *run) apply(ctx workflow.Context, dec remediation.Decision) {
+	rec := remediation.DecisionRecord{Decision: dec, ReceivedAt: workflow.Now(ctx).UTC().Format(time.RFC3339)}
+	refuse := func(outcome, reason string) {
+		rec.Outcome, rec.Reason = outcome, reason
+		r.status.Decisions = append(r.status.Decisions, rec)
+	}
+	switch {
+	case dec.DecisionID != "" && r.seen[dec.DecisionID]:
+		refuse(remediation.OutcomeDuplicate, "decisionId already received; ignored")
+		return
+	case !remediation.ValidDecision(dec.Decision):
+		refuse(remediation.OutcomeRefused, fmt.Sprintf("decision %q is not approve, reject or resolved", dec.Decision))
+		return
+	case strings.TrimSpace(dec.Approver) == "":
+		refuse(remediation.OutcomeRefused, "an approver is required")
+		return
+	case r.disposition.AgentID != "" && strings.EqualFold(strings.TrimSpace(dec.Approver), strings.TrimSpace(r.disposition.AgentID)):
+		refuse(remediation.OutcomeRefused, "the approver is the agent who took the call (four-eyes rule)")
+		return
+	case r.status.State != remediation.StateAwaitingReview:
+		refuse(remediation.OutcomeNotApplicable, "not awaiting review (state "+string(r.status.State)+")")
+		return
+	}
+
+	amountMinor := r.disposition.AmountMinor
+	if dec.Decision == remediation.DecisionApprove {
+		corrected, err := r.approvedAmount(dec)
+		if err != nil {
+			refuse(remediation.OutcomeRefused, err.Error())
+			return
+		}
+		amountMinor = corrected
+	}
+	if dec.DecisionID != "" {
+		r.seen[dec.DecisionID] = true
+	}
+	rec.Outcome = remediation.OutcomeApplied
+	r.status.Decisions = append(r.status.Decisions, rec)
+
+	switch dec.Decision {
+	case remediation.DecisionApprove:
+		action := r.disposition.Action
+		if action == remediation.ActionReview {
+			// An approved review is a refund: the remedy finance ops can grant.
+			action = remediation.ActionRefund
+		}
+		if r.submit(ctx, action, amountMinor) {
+			r.complete(ctx)
+			return
+		}
+		r.escalate(ctx, "approved by "+dec.Approver+", but the gateway failed again: "+r.status.LastError, true)
+	case remediation.DecisionReject:
+		r.finish(ctx, remediation.StateRejected, remediation.RefundStatusRejected, "**Rejected** by "+dec.Approver+".")
+	case remediation.DecisionResolved:
+		r.finish(ctx, remediation.StateResolvedManually, remediation.RefundStatusResolvedManually, "**Resolved by hand** outside the system, recorded by "+dec.Approver+".")
+	}
+}
+
+// approvedAmount is the amount an approval submits: the corrected one when
+// given, otherwise the original, which must then be a valid amount.
+func (r *run) approvedAmount(dec remediation.Decision) (int64, error) {
+	if dec.RefundAmount != "" {
+		v, err := money.ParseRefund(string(dec.RefundAmount), r.disposition.Currency)
+		if err != nil {
+			return 0, fmt.Errorf("refundAmount %s", err)
+		}
+		return v, nil
+	}
+	if r.disposition.AmountError != "" || r.disposition.AmountMinor <= 0 {
+		return 0, errors.New("the original amount cannot be used; approve with a refundAmount")
+	}
+	return r.disposition.AmountMinor, nil
+}
+
+func (r *run) finish(ctx workflow.Context, s remediation.State, refundStatus, details string) {
+	r.setState(ctx, s)
+	workflow.SetCurrentDetails(ctx, details)
+	r.writeOutcome(ctx, refundStatus).Wait(ctx)
+}
+
+// drainDecisions records, without applying, every decision already waiting.
+func (r *run) drainDecisions(ctx workflow.Context, reason string) {
+	for {
+		var dec remediation.Decision
+		if !r.decisions.ReceiveAsync(&dec) {
+			return
+		}
+		outcome := remediation.OutcomeNotApplicable
+		if dec.DecisionID != "" && r.seen[dec.DecisionID] {
+			outcome = remediation.OutcomeDuplicate
+		}
+		r.status.Decisions = append(r.status.Decisions, remediation.DecisionRecord{
+			Decision: dec, ReceivedAt: workflow.Now(ctx).UTC().Format(time.RFC3339), Outcome: outcome, Reason: reason,
+		})
+	}
+}
+
+// waiter is an activity in flight whose failure is recorded, not fatal.
+type waiter struct {
+	future workflow.Future
+	what   string
+	r      *run
+}
+
+func (w waiter) Wait(ctx workflow.Context) {
+	if w.future == nil {
+		return
+	}
+	if err := w.future.Get(ctx, nil); err != nil {
+		w.r.noteWritebackError(describeFailure(w.what, err))
+	}
+}
+
+// writeOutcome tells Genesys the refund status, once per status, when the
+// disposition carried the conversation and participant to write it on.
+func (r *run) writeOutcome(ctx workflow.Context, refundStatus string) waiter {
+	d := r.disposition
+	if d.ConversationID == "" || d.ParticipantID == "" || r.refundStatus == refundStatus {
+		return waiter{}
+	}
+	r.refundStatus = refundStatus
+	update := activities.InteractionUpdate{
+		ConversationID:   d.ConversationID,
+		ParticipantID:    d.ParticipantID,
+		TransactionID:    d.TransactionID,
+		RefundStatus:     refundStatus,
+		GatewayReference: r.status.GatewayReference,
+	}
+	actx := workflow.WithActivityOptions(ctx, r.settings.genesysOptions("Write refundStatus "+refundStatus+" to Genesys"))
+	return waiter{future: workflow.ExecuteActivity(actx, a.UpdateInteraction, update), what: "Genesys participant attributes", r: r}
+}
+
+// setFailedWrapup sets the failure wrap-up code where one is configured and
+// the disposition says which communication to set it on.
+func (r *run) setFailedWrapup(ctx workflow.Context, reason string) waiter {
+	d := r.disposition
+	if !r.settings.FailedWrapupEnabled || d.ConversationID == "" || d.ParticipantID == "" || d.CommunicationID == "" {
+		return waiter{}
+	}
+	wrapup := activities.FailedWrapup{
+		ConversationID:  d.ConversationID,
+		ParticipantID:   d.ParticipantID,
+		CommunicationID: d.CommunicationID,
+		TransactionID:   d.TransactionID,
+		Notes:           oneLine("Refund failed, sent to finance review: "+reason, 500),
+	}
+	actx := workflow.WithActivityOptions(ctx, r.settings.genesysOptions("Set the failed-refund wrap-up code"))
+	return waiter{future: workflow.ExecuteActivity(actx, a.SetFailedWrapup, wrapup), what: "Genesys wrap-up code", r: r}
+}
+
+func (r *run) noteWritebackError(msg string) {
+	r.status.WritebackErrors = append(r.status.WritebackErrors, msg)
+}
+
+func (r *run) showReviewDetails(ctx workflow.Context) {
+	where := "no escalation has reached finance ops yet: it is tried again at every reminder; find this workflow with `RemediationState = 'AwaitingReview'`"
+	switch {
+	case r.status.WorkitemID != "":
+		where = "Genesys workitem `" + r.status.WorkitemID + "`"
+	case r.status.Escalation != "":
+		where = "an email to finance ops"
+	}
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf(
+		"**Awaiting finance review** since %s.\n\nReason: %s\n\nEscalated via %s. Waiting for the `%s` signal: `approve` (optionally with a corrected `refundAmount`), `reject` or `resolved`. Reminders every %s.",
+		r.reviewSince.UTC().Format(time.RFC3339), r.reviewReason, where, remediation.DecisionSignal, r.settings.ReviewReminder))
+}
+
+// describeFailure turns an activity failure into one line for finance ops:
+// the application error's message and type, not a stack trace.
+func describeFailure(what string, err error) string {
+	var appErr *temporal.ApplicationError
+	last := ""
+	if errors.As(err, &appErr) {
+		last = fmt.Sprintf("(%s): %s", appErr.Type(), oneLine(appErr.Error(), 300))
+	}
+	var timeoutErr *temporal.TimeoutError
+	if errors.As(err, &timeoutErr) {
+		if last != "" {
+			last = "; last error " + last
+		}
+		return fmt.Sprintf("%s failed: gave up after retrying (%s timeout)%s", what, timeoutErr.TimeoutType(), last)
+	}
+	if last != "" {
+		return what + " failed " + last
+	}
+	return fmt.Sprintf("%s failed: %s", what, oneLine(err.Error(), 300))
+}
+
+func formatAmount(minor int64, currency string) string {
+	s, err := money.FormatMajor(minor, currency)
+	if err != nil {
+		return fmt.Sprintf("%d minor units of %s", minor, currency)
+	}
+	return s + " " + currency
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
+}

@@ -1,0 +1,56 @@
+// Package workflows decides what happens to a financial disposition. It is
+// deterministic: every side effect is an activity in package activities.
+package workflows
+
+import (
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/refundflow/refundflow/internal/remediation"
+)
+
+// Remediation carries the operator settings into the workflow; the worker
+// registers its RemediationWorkflow method under the contract's type name.
+type Remediation struct {
+	Settings Settings
+}
+
+// Register adds the workflow to a worker (or a replayer) under its contract name.
+func (r *Remediation) Register(reg interface {
+	RegisterWorkflowWithOptions(w interface{}, options workflow.RegisterOptions)
+}) {
+	reg.RegisterWorkflowWithOptions(r.RemediationWorkflow, workflow.RegisterOptions{Name: remediation.WorkflowType})
+}
+
+// RemediationWorkflow turns one financial disposition into exactly one refund
+// or chargeback, or into a finance-ops review that a human decides. It ends
+// Completed, Rejected or ResolvedManually; it never ends in silence.
+func (r *Remediation) RemediationWorkflow(ctx workflow.Context, d remediation.Disposition) (remediation.Outcome, error) {
+	run, err := startRun(ctx, r.Settings, d)
+	if err != nil {
+		return remediation.Outcome{}, err
+	}
+
+	switch {
+	case d.Action == remediation.ActionReview:
+		run.escalate(ctx, "the agent sent this transaction for finance review", false)
+	case d.AmountError != "":
+		run.escalate(ctx, "the refund amount cannot be used: "+d.AmountError, true)
+	default:
+		if run.submit(ctx, d.Action, d.AmountMinor) {
+			run.complete(ctx)
+		} else {
+			run.escalate(ctx, run.status.LastError, true)
+		}
+	}
+
+	// A human decides from here: approve (submit again), reject, or resolved
+	// by hand. Nothing is ever approved by time; reminders keep it in view.
+	for !run.status.State.Terminal() {
+		run.awaitDecision(ctx)
+	}
+
+	// Decisions that arrived with or after the one that ended it are
+	// recorded, so none is lost without a trace.
+	run.drainDecisions(ctx, "the remediation had already ended as "+string(run.status.State))
+	return run.status, nil
+}
