@@ -9,10 +9,13 @@ import (
 	"github.com/refundflow/refundflow/activities"
 )
 
-// Settings are the operator's knobs that shape the workflow's commands. The
-// worker reads them from REFUNDFLOW_* and passes them in; a change applies to
-// commands issued after the worker restarts and never breaks replay, since
-// Temporal does not compare timeouts or timer durations when replaying.
+// Settings are the operator's knobs for timeouts and timers. The worker reads
+// them from REFUNDFLOW_* and passes them in; a change applies to commands
+// issued after the worker restarts and never breaks replay, since Temporal
+// does not compare timeouts or timer durations when replaying. A setting that
+// decided WHICH commands run would break replay of workflows in flight, so
+// there is none: for example, the wrap-up activity always runs and itself
+// does nothing when no wrap-up code is configured.
 type Settings struct {
 	// GatewayTimeout bounds one HTTP call to the gateway.
 	GatewayTimeout time.Duration
@@ -20,8 +23,6 @@ type Settings struct {
 	RetryWindow time.Duration
 	// ReviewReminder is how often finance ops are reminded while a review waits.
 	ReviewReminder time.Duration
-	// FailedWrapupEnabled is true when a failure wrap-up code is configured.
-	FailedWrapupEnabled bool
 }
 
 // DefaultSettings match the contract's defaults.

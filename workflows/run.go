@@ -359,11 +359,12 @@ func (r *run) writeOutcome(ctx workflow.Context, refundStatus string) waiter {
 	return waiter{future: workflow.ExecuteActivity(actx, a.UpdateInteraction, update), what: "Genesys participant attributes", r: r}
 }
 
-// setFailedWrapup sets the failure wrap-up code where one is configured and
-// the disposition says which communication to set it on.
+// setFailedWrapup sets the failure wrap-up code when the disposition says
+// which communication to set it on (the activity skips it when no code is
+// configured).
 func (r *run) setFailedWrapup(ctx workflow.Context, reason string) waiter {
 	d := r.disposition
-	if !r.settings.FailedWrapupEnabled || d.ConversationID == "" || d.ParticipantID == "" || d.CommunicationID == "" {
+	if d.ConversationID == "" || d.ParticipantID == "" || d.CommunicationID == "" {
 		return waiter{}
 	}
 	wrapup := activities.FailedWrapup{

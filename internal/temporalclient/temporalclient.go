@@ -4,11 +4,13 @@
 package temporalclient
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
@@ -74,4 +76,23 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 		cfg.RootCAs = pool
 	}
 	return cfg, nil
+}
+
+// DialWithRetry dials until Temporal answers or ctx ends, so a worker started
+// alongside its server (compose, make dev) waits instead of dying.
+func DialWithRetry(ctx context.Context, opts client.Options, logger *slog.Logger) (client.Client, error) {
+	delay := 250 * time.Millisecond
+	for {
+		c, err := client.DialContext(ctx, opts)
+		if err == nil {
+			return c, nil
+		}
+		logger.Warn("Temporal not reachable yet", "address", opts.HostPort, "error", err, "retry_in", delay.String())
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("dial Temporal at %s: %w", opts.HostPort, err)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
 }
