@@ -14,6 +14,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
+
+	"github.com/refundflow/refundflow/internal/codec"
 )
 
 // Config is embedded in each program's config struct.
@@ -28,15 +30,26 @@ type Config struct {
 	TLSKeyFile    string `envconfig:"TEMPORAL_TLS_KEY" desc:"client key for mTLS (PEM)"`
 	TLSCAFile     string `envconfig:"TEMPORAL_TLS_CA" desc:"CA bundle to verify the server (PEM); system roots if empty"`
 	TLSServerName string `envconfig:"TEMPORAL_TLS_SERVER_NAME" desc:"server name to verify, if not the address host"`
+	// CodecKeys turns on payload encryption (see internal/codec).
+	CodecKeys string `envconfig:"CODEC_KEYS" desc:"payload encryption keys id:base64(32 bytes),...; the first encrypts, all decrypt; empty = payloads in clear"`
 }
+
+// Keys parses CodecKeys; nil means encryption is off.
+func (c Config) Keys() (*codec.Keyring, error) { return codec.ParseKeys(c.CodecKeys) }
 
 // Options builds client options; callers add their data converter or
 // interceptors before dialing.
 func (c Config) Options(logger *slog.Logger) (client.Options, error) {
+	keys, err := c.Keys()
+	if err != nil {
+		return client.Options{}, err
+	}
 	opts := client.Options{
-		HostPort:  c.Address,
-		Namespace: c.Namespace,
-		Logger:    log.NewStructuredLogger(logger),
+		HostPort:         c.Address,
+		Namespace:        c.Namespace,
+		Logger:           log.NewStructuredLogger(logger),
+		DataConverter:    codec.DataConverter(keys),
+		FailureConverter: codec.FailureConverter(keys),
 	}
 	tlsConfig, err := c.tlsConfig()
 	if err != nil {
