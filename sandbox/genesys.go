@@ -1,0 +1,459 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The Genesys Cloud endpoints of the contract (§5). Genesys has no
+// idempotency key, so the sandbox stores every call as it came: a second
+// workitem for one transaction shows in the ledger summary.
+
+// genesysError is Genesys's error body shape.
+func genesysError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, map[string]any{"message": message, "code": code, "status": status})
+}
+
+// genesysForced applies X-Sandbox-Fail to a Genesys call; it returns true
+// when it answered.
+func (s *Server) genesysForced(w http.ResponseWriter, r *http.Request) bool {
+	status, hang, err := forcedFault(r)
+	switch {
+	case err != nil:
+		genesysError(w, http.StatusBadRequest, "bad.request", err.Error())
+		return true
+	case hang:
+		s.sleep(s.cfg.HangFor, r.Context().Done())
+		return r.Context().Err() != nil
+	case status == 0:
+		return false
+	}
+	s.mu.Lock()
+	s.ledger.Stats.Faults["forced_"+strconv.Itoa(status)]++
+	s.dirty = true
+	s.mu.Unlock()
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", s.retryAfterSeconds())
+	}
+	genesysError(w, status, "sandbox.forced", "failure forced by X-Sandbox-Fail")
+	return true
+}
+
+// decodeStrict reads a JSON body into v, refusing unknown fields.
+func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return fmt.Errorf("Content-Type must be application/json, got %q", ct)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// updateAttributes is PATCH .../participants/{participantId}/attributes.
+func (s *Server) updateAttributes(w http.ResponseWriter, r *http.Request) {
+	if s.genesysForced(w, r) {
+		return
+	}
+	var body struct {
+		Attributes map[string]string `json:"attributes"`
+	}
+	if err := decodeStrict(w, r, &body); err != nil {
+		genesysError(w, http.StatusBadRequest, "bad.request", "attributes: "+err.Error())
+		return
+	}
+	if len(body.Attributes) == 0 {
+		genesysError(w, http.StatusBadRequest, "bad.request", "attributes must not be empty")
+		return
+	}
+	s.mu.Lock()
+	s.ledger.AttributeWrites = append(s.ledger.AttributeWrites, AttributeWrite{
+		ConversationID: r.PathValue("conversationId"),
+		ParticipantID:  r.PathValue("participantId"),
+		Attributes:     body.Attributes,
+		At:             s.now().UTC(),
+	})
+	s.dirty = true
+	s.mu.Unlock()
+	writeJSON(w, http.StatusAccepted, body)
+}
+
+// setWrapup is POST .../communications/{communicationId}/wrapup. Genesys
+// takes a wrap-up only during after-call work; conversation IDs starting
+// ENDED- play a call whose after-call work is over, answered 400.
+func (s *Server) setWrapup(w http.ResponseWriter, r *http.Request) {
+	if s.genesysForced(w, r) {
+		return
+	}
+	var body struct {
+		Code            string   `json:"code"`
+		Name            string   `json:"name"`
+		Notes           string   `json:"notes"`
+		Tags            []string `json:"tags"`
+		DurationSeconds int      `json:"durationSeconds"`
+		EndTime         string   `json:"endTime"`
+	}
+	if err := decodeStrict(w, r, &body); err != nil {
+		genesysError(w, http.StatusBadRequest, "bad.request", "wrapup: "+err.Error())
+		return
+	}
+	if body.Code == "" {
+		genesysError(w, http.StatusBadRequest, "bad.request", "wrapup code is required")
+		return
+	}
+	conversation := r.PathValue("conversationId")
+	accepted := !strings.HasPrefix(conversation, "ENDED-")
+	s.mu.Lock()
+	s.ledger.Wrapups = append(s.ledger.Wrapups, Wrapup{
+		ConversationID:  conversation,
+		ParticipantID:   r.PathValue("participantId"),
+		CommunicationID: r.PathValue("communicationId"),
+		Code:            body.Code,
+		Notes:           body.Notes,
+		Accepted:        accepted,
+		At:              s.now().UTC(),
+	})
+	s.dirty = true
+	s.mu.Unlock()
+	if !accepted {
+		genesysError(w, http.StatusBadRequest, "conversation.participant.wrapup.not.allowed", "the communication is no longer in after-call work")
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{})
+}
+
+// workitemFilter is one entry of a workitem query's filters.
+type workitemFilter struct {
+	Name     string   `json:"name"`
+	Type     string   `json:"type"`
+	Operator string   `json:"operator"`
+	Values   []string `json:"values"`
+}
+
+// queryWorkitems is POST /api/v2/taskmanagement/workitems/query. It supports
+// EQ and IN on the fields the service can filter by; any other filter is a
+// 400, so a query the sandbox cannot honour never silently matches nothing.
+func (s *Server) queryWorkitems(w http.ResponseWriter, r *http.Request) {
+	if s.genesysForced(w, r) {
+		return
+	}
+	var body struct {
+		Filters  []workitemFilter `json:"filters"`
+		Select   []string         `json:"select"`
+		Sort     json.RawMessage  `json:"sort"`
+		PageSize int              `json:"pageSize"`
+		Cursor   string           `json:"cursor"`
+		Expands  []string         `json:"expands"`
+	}
+	if err := decodeStrict(w, r, &body); err != nil {
+		genesysError(w, http.StatusBadRequest, "bad.request", "query: "+err.Error())
+		return
+	}
+	if len(body.Filters) == 0 {
+		genesysError(w, http.StatusBadRequest, "bad.request", "at least one filter is required")
+		return
+	}
+	for _, f := range body.Filters {
+		if _, ok := workitemField(&Workitem{}, f.Name); !ok {
+			genesysError(w, http.StatusBadRequest, "bad.request", fmt.Sprintf("filter on %q is not supported by the sandbox", f.Name))
+			return
+		}
+		if op := strings.ToUpper(f.Operator); op != "EQ" && op != "IN" {
+			genesysError(w, http.StatusBadRequest, "bad.request", fmt.Sprintf("operator %q is not supported by the sandbox", f.Operator))
+			return
+		}
+		if len(f.Values) == 0 {
+			genesysError(w, http.StatusBadRequest, "bad.request", fmt.Sprintf("filter on %q has no values", f.Name))
+			return
+		}
+	}
+	s.mu.Lock()
+	s.ledger.WorkitemQueries++
+	s.dirty = true
+	entities := []map[string]any{}
+	for _, wi := range s.ledger.Workitems {
+		if matchesAll(wi, body.Filters) {
+			entities = append(entities, wi.genesysView())
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"entities": entities})
+}
+
+func matchesAll(wi *Workitem, filters []workitemFilter) bool {
+	for _, f := range filters {
+		v, _ := workitemField(wi, f.Name)
+		found := false
+		for _, want := range f.Values {
+			if v == want {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// workitemField returns the value of a filterable field.
+func workitemField(wi *Workitem, name string) (string, bool) {
+	switch name {
+	case "id":
+		return wi.ID, true
+	case "externalTag":
+		return wi.ExternalTag, true
+	case "typeId":
+		return wi.TypeID, true
+	case "queueId":
+		return wi.QueueID, true
+	case "name":
+		return wi.Name, true
+	case "statusCategory":
+		return "Open", true
+	}
+	return "", false
+}
+
+// workitemCreate is the body of POST /api/v2/taskmanagement/workitems: the
+// contract's fields and the few other Genesys ones a caller may set.
+type workitemCreate struct {
+	Name         string         `json:"name"`
+	TypeID       string         `json:"typeId"`
+	QueueID      string         `json:"queueId"`
+	Description  string         `json:"description"`
+	Priority     *int           `json:"priority"`
+	ExternalTag  string         `json:"externalTag"`
+	CustomFields map[string]any `json:"customFields"`
+	StatusID     string         `json:"statusId"`
+	DateDue      string         `json:"dateDue"`
+	DateExpires  string         `json:"dateExpires"`
+	LanguageID   string         `json:"languageId"`
+	WorkbinID    string         `json:"workbinId"`
+}
+
+// createWorkitem stores a workitem. It does not refuse a second workitem
+// with the same externalTag, as Genesys does not: callers must query first.
+func (s *Server) createWorkitem(w http.ResponseWriter, r *http.Request) {
+	if s.genesysForced(w, r) {
+		return
+	}
+	var body workitemCreate
+	if err := decodeStrict(w, r, &body); err != nil {
+		genesysError(w, http.StatusBadRequest, "bad.request", "workitem: "+err.Error())
+		return
+	}
+	var problems []string
+	if body.Name == "" || len(body.Name) > 200 {
+		problems = append(problems, "name is required, at most 200 characters")
+	}
+	if body.TypeID == "" {
+		problems = append(problems, "typeId is required")
+	}
+	if len(body.Description) > 8000 {
+		problems = append(problems, "description is longer than 8000 characters")
+	}
+	if len(problems) > 0 {
+		genesysError(w, http.StatusBadRequest, "bad.request", strings.Join(problems, "; "))
+		return
+	}
+	now := s.now().UTC()
+	wi := &Workitem{
+		ID:           newUUID(),
+		Name:         body.Name,
+		TypeID:       body.TypeID,
+		QueueID:      body.QueueID,
+		Description:  body.Description,
+		ExternalTag:  body.ExternalTag,
+		CustomFields: body.CustomFields,
+		StatusID:     body.StatusID,
+		DateCreated:  now,
+		DateModified: now,
+	}
+	if body.Priority != nil {
+		wi.Priority = *body.Priority
+	}
+	s.mu.Lock()
+	s.ledger.Workitems = append(s.ledger.Workitems, wi)
+	s.dirty = true
+	view := wi.genesysView()
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, view)
+}
+
+// updateWorkitem is PATCH /api/v2/taskmanagement/workitems/{workitemId}.
+func (s *Server) updateWorkitem(w http.ResponseWriter, r *http.Request) {
+	if s.genesysForced(w, r) {
+		return
+	}
+	var body struct {
+		Name         *string        `json:"name"`
+		QueueID      *string        `json:"queueId"`
+		Description  *string        `json:"description"`
+		Priority     *int           `json:"priority"`
+		CustomFields map[string]any `json:"customFields"`
+		StatusID     *string        `json:"statusId"`
+		DateDue      *string        `json:"dateDue"`
+	}
+	if err := decodeStrict(w, r, &body); err != nil {
+		genesysError(w, http.StatusBadRequest, "bad.request", "workitem update: "+err.Error())
+		return
+	}
+	id := r.PathValue("workitemId")
+	s.mu.Lock()
+	var wi *Workitem
+	for _, candidate := range s.ledger.Workitems {
+		if candidate.ID == id {
+			wi = candidate
+			break
+		}
+	}
+	if wi == nil {
+		s.mu.Unlock()
+		genesysError(w, http.StatusNotFound, "not.found", "workitem "+id+" not found")
+		return
+	}
+	if body.Name != nil {
+		wi.Name = *body.Name
+	}
+	if body.QueueID != nil {
+		wi.QueueID = *body.QueueID
+	}
+	if body.Description != nil {
+		wi.Description = *body.Description
+	}
+	if body.Priority != nil {
+		wi.Priority = *body.Priority
+	}
+	if body.StatusID != nil {
+		wi.StatusID = *body.StatusID
+	}
+	if body.CustomFields != nil {
+		if wi.CustomFields == nil {
+			wi.CustomFields = map[string]any{}
+		}
+		for k, v := range body.CustomFields {
+			wi.CustomFields[k] = v
+		}
+	}
+	wi.Updates++
+	wi.DateModified = s.now().UTC()
+	s.dirty = true
+	view := wi.genesysView()
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, view)
+}
+
+// genesysView renders a workitem the way Genesys answers it: references to
+// other entities are objects with an id.
+func (wi *Workitem) genesysView() map[string]any {
+	v := map[string]any{
+		"id":             wi.ID,
+		"name":           wi.Name,
+		"type":           map[string]string{"id": wi.TypeID},
+		"description":    wi.Description,
+		"priority":       wi.Priority,
+		"statusCategory": "Open",
+		"dateCreated":    wi.DateCreated,
+		"dateModified":   wi.DateModified,
+		"selfUri":        "/api/v2/taskmanagement/workitems/" + wi.ID,
+	}
+	if wi.QueueID != "" {
+		v["queue"] = map[string]string{"id": wi.QueueID}
+	}
+	if wi.ExternalTag != "" {
+		v["externalTag"] = wi.ExternalTag
+	}
+	if wi.StatusID != "" {
+		v["status"] = map[string]string{"id": wi.StatusID}
+	}
+	if len(wi.CustomFields) > 0 {
+		keys := make([]string, 0, len(wi.CustomFields))
+		for k := range wi.CustomFields {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fields := make(map[string]any, len(keys))
+		for _, k := range keys {
+			fields[k] = wi.CustomFields[k]
+		}
+		v["customFields"] = fields
+	}
+	return v
+}
+
+type emailAddress struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+// sendAgentlessEmail is POST /api/v2/conversations/emails/agentless.
+func (s *Server) sendAgentlessEmail(w http.ResponseWriter, r *http.Request) {
+	if s.genesysForced(w, r) {
+		return
+	}
+	var body struct {
+		SenderType     string         `json:"senderType"`
+		FromAddress    emailAddress   `json:"fromAddress"`
+		ToAddresses    []emailAddress `json:"toAddresses"`
+		ReplyToAddress *emailAddress  `json:"replyToAddress"`
+		Subject        string         `json:"subject"`
+		TextBody       string         `json:"textBody"`
+		HTMLBody       string         `json:"htmlBody"`
+	}
+	if err := decodeStrict(w, r, &body); err != nil {
+		genesysError(w, http.StatusBadRequest, "bad.request", "email: "+err.Error())
+		return
+	}
+	var problems []string
+	if body.SenderType != "Outbound" {
+		problems = append(problems, `senderType must be "Outbound"`)
+	}
+	if !strings.Contains(body.FromAddress.Email, "@") {
+		problems = append(problems, "fromAddress.email is required")
+	}
+	if len(body.ToAddresses) == 0 {
+		problems = append(problems, "toAddresses needs a recipient")
+	}
+	var to []string
+	for _, a := range body.ToAddresses {
+		if !strings.Contains(a.Email, "@") {
+			problems = append(problems, fmt.Sprintf("recipient %q is not an email address", a.Email))
+		}
+		to = append(to, a.Email)
+	}
+	if body.Subject == "" {
+		problems = append(problems, "subject is required")
+	}
+	if body.TextBody == "" && body.HTMLBody == "" {
+		problems = append(problems, "textBody or htmlBody is required")
+	}
+	if len(problems) > 0 {
+		genesysError(w, http.StatusBadRequest, "bad.request", strings.Join(problems, "; "))
+		return
+	}
+	text := body.TextBody
+	if text == "" {
+		text = body.HTMLBody
+	}
+	id := newUUID()
+	s.mu.Lock()
+	s.ledger.Emails = append(s.ledger.Emails, Email{
+		ConversationID: id,
+		From:           body.FromAddress.Email,
+		To:             to,
+		Subject:        body.Subject,
+		Body:           text,
+		At:             s.now().UTC(),
+	})
+	s.dirty = true
+	s.mu.Unlock()
+	writeJSON(w, http.StatusAccepted, map[string]any{
+		"id":           id,
+		"conversation": map[string]string{"id": id, "selfUri": "/api/v2/conversations/emails/" + id},
+	})
+}

@@ -1,0 +1,130 @@
+// Command sandbox stands in for the outside world when no real credentials
+// are set: the ERP/payment gateway with its OAuth token endpoint, and the
+// Genesys Cloud API calls of the contract. It records everything it receives
+// (GET /sandbox/ledger), replays a repeated Idempotency-Key like a real
+// gateway, and fails on request: transaction-ID rules (FAIL-, FAIL<n>-,
+// REJECT-, HANG-), the X-Sandbox-Fail header, and random faults for chaos
+// runs, all off by default.
+//
+// Real endpoints replace it through the worker's REFUNDFLOW_GATEWAY_* and
+// REFUNDFLOW_GENESYS_* variables alone.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/refundflow/refundflow/internal/logging"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "sandbox:", err)
+		os.Exit(1)
+	}
+}
+
+// run reads REFUNDFLOW_* first; a flag given on the command line wins.
+func run(args []string) error {
+	var cfg Config
+	if err := envconfig.Process("REFUNDFLOW", &cfg); err != nil {
+		_ = envconfig.Usage("REFUNDFLOW", &cfg)
+		return err
+	}
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (REFUNDFLOW_SANDBOX_ADDR)")
+	fs.StringVar(&cfg.Clients, "clients", cfg.Clients, "OAuth clients id:secret,... (REFUNDFLOW_SANDBOX_CLIENTS)")
+	fs.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "access token lifetime (REFUNDFLOW_SANDBOX_TOKEN_TTL)")
+	fs.IntVar(&cfg.TokenExpireEvery, "token-expire-every", cfg.TokenExpireEvery, "revoke the token on every Nth authenticated call, 0 never (REFUNDFLOW_SANDBOX_TOKEN_EXPIRE_EVERY)")
+	fs.Float64Var(&cfg.Fault5xx, "fault-5xx", cfg.Fault5xx, "share of gateway calls answered 5xx (REFUNDFLOW_SANDBOX_FAULT_5XX)")
+	fs.Float64Var(&cfg.Fault429, "fault-429", cfg.Fault429, "share of gateway calls answered 429 (REFUNDFLOW_SANDBOX_FAULT_429)")
+	fs.Float64Var(&cfg.Fault422, "fault-422", cfg.Fault422, "share of new refunds declined 422 (REFUNDFLOW_SANDBOX_FAULT_422)")
+	fs.Float64Var(&cfg.FaultHang, "fault-hang", cfg.FaultHang, "share of new refunds recorded then answered late (REFUNDFLOW_SANDBOX_FAULT_HANG)")
+	fs.DurationVar(&cfg.HangFor, "hang-for", cfg.HangFor, "how long a hanging call waits (REFUNDFLOW_SANDBOX_HANG_FOR)")
+	fs.DurationVar(&cfg.RetryAfter, "retry-after", cfg.RetryAfter, "Retry-After of a 429 (REFUNDFLOW_SANDBOX_RETRY_AFTER)")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the fault dice, 0 random (REFUNDFLOW_SANDBOX_SEED)")
+	fs.StringVar(&cfg.StateFile, "state-file", cfg.StateFile, "ledger file kept across restarts (REFUNDFLOW_SANDBOX_STATE_FILE)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	logger := logging.New(os.Stderr, cfg.LogLevel, "sandbox")
+	srv, err := New(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if cfg.StateFile != "" {
+		if err := srv.Load(cfg.StateFile); err != nil {
+			return err
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	httpServer := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		// No WriteTimeout: a hanging call must be able to outlast the caller.
+	}
+	logger.Info("sandbox listening", "addr", ln.Addr().String(),
+		"tokenTTL", cfg.TokenTTL.String(), "tokenExpireEvery", cfg.TokenExpireEvery,
+		"fault5xx", cfg.Fault5xx, "fault429", cfg.Fault429, "fault422", cfg.Fault422, "faultHang", cfg.FaultHang,
+		"stateFile", cfg.StateFile)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	if cfg.StateFile != "" {
+		go saveEvery(ctx, srv, cfg.StateFile, 2*time.Second, logger)
+	}
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("sandbox stopping")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		logger.Warn("shutdown", "error", err)
+	}
+	if cfg.StateFile != "" {
+		if err := srv.Save(cfg.StateFile); err != nil {
+			return fmt.Errorf("save ledger: %w", err)
+		}
+	}
+	return nil
+}
+
+// saveEvery writes the ledger to path when it changed, so a crash loses at
+// most the last interval.
+func saveEvery(ctx context.Context, srv *Server, path string, interval time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := srv.Save(path); err != nil {
+				logger.Error("save ledger", "path", path, "error", err)
+			}
+		}
+	}
+}

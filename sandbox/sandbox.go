@@ -1,0 +1,233 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	mathrand "math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config is the sandbox's settings, read from REFUNDFLOW_* (see main.go,
+// where each also has a flag). Every fault defaults to off: the sandbox
+// misbehaves only when told to.
+type Config struct {
+	Addr    string `envconfig:"SANDBOX_ADDR" default:":8090" desc:"listen address of the sandbox"`
+	Clients string `envconfig:"SANDBOX_CLIENTS" default:"sandbox-gateway:sandbox-gateway-secret,sandbox-genesys:sandbox-genesys-secret" desc:"OAuth clients it accepts, as id:secret,..."`
+	// TokenTTL is short on purpose, so that callers' token refresh runs.
+	TokenTTL time.Duration `envconfig:"SANDBOX_TOKEN_TTL" default:"60s" desc:"lifetime of the access tokens it issues"`
+	// TokenExpireEvery revokes the caller's token on every Nth authenticated
+	// call (answered 401), as a gateway rotating keys would.
+	TokenExpireEvery int     `envconfig:"SANDBOX_TOKEN_EXPIRE_EVERY" default:"0" desc:"revoke the caller's token on every Nth authenticated call (0: never)"`
+	Fault5xx         float64 `envconfig:"SANDBOX_FAULT_5XX" default:"0" desc:"share of gateway calls answered 500/502/503 (0-1)"`
+	Fault429         float64 `envconfig:"SANDBOX_FAULT_429" default:"0" desc:"share of gateway calls answered 429 with Retry-After (0-1)"`
+	Fault422         float64 `envconfig:"SANDBOX_FAULT_422" default:"0" desc:"share of new refunds answered a final 422 (0-1)"`
+	// FaultHang records the refund and then answers only after HangFor, past
+	// the caller's timeout: the retry must be replayed, not refunded again.
+	FaultHang  float64       `envconfig:"SANDBOX_FAULT_HANG" default:"0" desc:"share of new refunds recorded and then answered after SANDBOX_HANG_FOR (0-1)"`
+	HangFor    time.Duration `envconfig:"SANDBOX_HANG_FOR" default:"20s" desc:"how long a hanging call waits before it answers"`
+	RetryAfter time.Duration `envconfig:"SANDBOX_RETRY_AFTER" default:"1s" desc:"Retry-After sent with a 429 (whole seconds)"`
+	Seed       uint64        `envconfig:"SANDBOX_SEED" default:"0" desc:"seed of the fault dice (0: random)"`
+	StateFile  string        `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
+	LogLevel   string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+}
+
+// Server stands in for the ERP/payment gateway, its OAuth server and the
+// Genesys Cloud API. One mutex guards everything: it is a test double, and
+// holding the lock across "look up the key, then record" is exactly what
+// makes a repeated Idempotency-Key replay instead of refunding twice.
+type Server struct {
+	cfg     Config
+	clients map[string]string // client id -> secret
+	log     *slog.Logger
+	now     func() time.Time
+	// sleep waits for d or until done closes; tests replace it.
+	sleep func(d time.Duration, done <-chan struct{})
+
+	mu        sync.Mutex
+	ledger    *Ledger
+	tokens    map[string]token
+	authCalls int
+	dice      *mathrand.Rand
+	dirty     bool
+}
+
+// New builds a sandbox from its configuration.
+func New(cfg Config, logger *slog.Logger) (*Server, error) {
+	clients, err := parseClients(cfg.Clients)
+	if err != nil {
+		return nil, err
+	}
+	for name, rate := range map[string]float64{"5xx": cfg.Fault5xx, "429": cfg.Fault429, "422": cfg.Fault422, "hang": cfg.FaultHang} {
+		if rate < 0 || rate > 1 {
+			return nil, fmt.Errorf("fault rate %s = %v: want 0 to 1", name, rate)
+		}
+	}
+	if cfg.Fault5xx+cfg.Fault429 > 1 {
+		return nil, fmt.Errorf("fault rates 5xx + 429 exceed 1")
+	}
+	if cfg.TokenTTL <= 0 {
+		return nil, fmt.Errorf("token TTL must be positive")
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = mathrand.Uint64()
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{
+		cfg:     cfg,
+		clients: clients,
+		log:     logger,
+		now:     time.Now,
+		sleep: func(d time.Duration, done <-chan struct{}) {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-done:
+			}
+		},
+		ledger: NewLedger(),
+		tokens: map[string]token{},
+		dice:   mathrand.New(mathrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+	}, nil
+}
+
+func parseClients(spec string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, pair := range strings.Split(spec, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		id, secret, ok := strings.Cut(pair, ":")
+		if !ok || id == "" || secret == "" {
+			return nil, fmt.Errorf("OAuth client %q: want id:secret", pair)
+		}
+		out[id] = secret
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no OAuth clients configured")
+	}
+	return out, nil
+}
+
+// Handler routes every endpoint the sandbox serves.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /oauth/token", s.issueToken)
+
+	mux.HandleFunc("POST /erp/refunds", s.gatewaySubmit(kindRefund))
+	mux.HandleFunc("POST /erp/chargebacks", s.gatewaySubmit(kindChargeback))
+
+	mux.HandleFunc("PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/attributes", s.authenticated(s.updateAttributes))
+	mux.HandleFunc("POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", s.authenticated(s.setWrapup))
+	mux.HandleFunc("POST /api/v2/taskmanagement/workitems/query", s.authenticated(s.queryWorkitems))
+	mux.HandleFunc("POST /api/v2/taskmanagement/workitems", s.authenticated(s.createWorkitem))
+	mux.HandleFunc("PATCH /api/v2/taskmanagement/workitems/{workitemId}", s.authenticated(s.updateWorkitem))
+	mux.HandleFunc("POST /api/v2/conversations/emails/agentless", s.authenticated(s.sendAgentlessEmail))
+
+	mux.HandleFunc("GET /sandbox/ledger", s.showLedger)
+	mux.HandleFunc("GET /sandbox/ledger/{transactionId}", s.showTransaction)
+	mux.HandleFunc("DELETE /sandbox/ledger", s.resetLedger)
+	mux.HandleFunc("POST /sandbox/heal/{transactionId}", s.heal)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	return s.logRequests(s.screenCardData(mux))
+}
+
+// maxBody bounds every request body the sandbox reads.
+const maxBody = 1 << 20
+
+// logRequests writes one line per request: never a header or a body, so no
+// token or secret reaches the log.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", time.Since(start).Milliseconds())
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// forcedFault reads X-Sandbox-Fail: a status code from 400 to 599, or "hang".
+// It lets a developer make one call fail with curl, without any rule.
+func forcedFault(r *http.Request) (status int, hang bool, err error) {
+	v := strings.TrimSpace(r.Header.Get("X-Sandbox-Fail"))
+	if v == "" {
+		return 0, false, nil
+	}
+	if strings.EqualFold(v, "hang") {
+		return 0, true, nil
+	}
+	code, convErr := strconv.Atoi(v)
+	if convErr != nil || code < 400 || code > 599 {
+		return 0, false, fmt.Errorf("X-Sandbox-Fail %q: want a status from 400 to 599, or hang", v)
+	}
+	return code, false, nil
+}
+
+// roll reports whether a fault with the given rate happens now. Callers hold mu.
+func (s *Server) roll(rate float64) bool {
+	return rate > 0 && s.dice.Float64() < rate
+}
+
+func (s *Server) retryAfterSeconds() string {
+	secs := int(s.cfg.RetryAfter.Round(time.Second) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return strconv.Itoa(secs)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeRaw(w, status, body)
+}
+
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+	_, _ = w.Write([]byte("\n"))
+}
+
+// newID returns prefix followed by 24 random hex digits.
+func newID(prefix string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// newUUID returns a random RFC 4122 version 4 UUID, the shape of Genesys ids.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
