@@ -39,10 +39,7 @@ func screenJSON(raw []byte) (bool, error) {
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
-			if len(inObject) != 0 {
-				return false, io.ErrUnexpectedEOF
-			}
-			return false, nil
+			return false, io.ErrUnexpectedEOF // no value, or one cut short
 		}
 		if err != nil {
 			return false, err
@@ -73,10 +70,20 @@ func screenJSON(raw []byte) (bool, error) {
 				return true, nil
 			}
 		}
-		// A value has ended: inside an object, a key comes next.
-		expectKey = len(inObject) > 0 && inObject[len(inObject)-1]
+		if len(inObject) == 0 {
+			// The document is one value: anything after it makes it invalid
+			// (a json.Decoder would happily read "1 2" as two documents).
+			if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+				return false, errTrailingData
+			}
+			return false, nil
+		}
+		// A value has ended inside a container: in an object, a key is next.
+		expectKey = inObject[len(inObject)-1]
 	}
 }
+
+var errTrailingData = errors.New("data after the JSON value")
 
 // numberHoldsPAN checks a JSON number literal: its digits as written
 // (4111111111111111 or 4111111111111111.0), and the integer an exponent
