@@ -1,0 +1,176 @@
+package activities
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Gateway kinds (REFUNDFLOW_GATEWAY_KIND).
+const (
+	GatewayKindERP    = "erp"
+	GatewayKindStripe = "stripe"
+)
+
+// envPrefix is what the worker passes to envconfig; messages name the full
+// variable so an operator can grep for it.
+const envPrefix = "REFUNDFLOW_"
+
+// GatewayConfig is the ERP or payment gateway side of the worker's config.
+// The tags carry no prefix: the worker processes it with prefix REFUNDFLOW
+// (embedded anonymously, or on its own), so Kind is REFUNDFLOW_GATEWAY_KIND.
+type GatewayConfig struct {
+	Kind          string        `envconfig:"GATEWAY_KIND" default:"erp" desc:"erp (OAuth2 JSON API) or stripe (POST /v1/refunds)"`
+	RefundURL     string        `envconfig:"GATEWAY_REFUND_URL" desc:"ERP endpoint refunds are POSTed to (erp)"`
+	ChargebackURL string        `envconfig:"GATEWAY_CHARGEBACK_URL" desc:"ERP endpoint chargebacks are POSTed to (erp)"`
+	TokenURL      string        `envconfig:"GATEWAY_TOKEN_URL" desc:"OAuth2 client-credentials token endpoint (erp)"`
+	ClientID      string        `envconfig:"GATEWAY_CLIENT_ID" desc:"OAuth2 client id (erp)"`
+	ClientSecret  string        `envconfig:"GATEWAY_CLIENT_SECRET" desc:"OAuth2 client secret (erp); never logged"`
+	Scopes        []string      `envconfig:"GATEWAY_SCOPES" desc:"OAuth2 scopes, comma-separated (erp, optional)"`
+	Timeout       time.Duration `envconfig:"GATEWAY_TIMEOUT" default:"15s" desc:"timeout of one gateway HTTP call"`
+	StripeBaseURL string        `envconfig:"STRIPE_BASE_URL" default:"https://api.stripe.com" desc:"Stripe API base URL (stripe; stripe-mock in tests)"`
+	StripeAPIKey  string        `envconfig:"STRIPE_API_KEY" desc:"Stripe secret or restricted key with refund write access (stripe); never logged"`
+}
+
+// KindOrDefault is the gateway kind, erp when unset (a config built in code
+// rather than by envconfig gets the same default).
+func (c GatewayConfig) KindOrDefault() string {
+	k := strings.ToLower(strings.TrimSpace(c.Kind))
+	if k == "" {
+		return GatewayKindERP
+	}
+	return k
+}
+
+// Validate names every missing or malformed REFUNDFLOW_* variable at once.
+// Messages carry variable names only, never values: some are secrets.
+func (c GatewayConfig) Validate() error {
+	var errs []error
+	if c.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("%sGATEWAY_TIMEOUT must be a positive duration such as 15s", envPrefix))
+	}
+	switch kind := c.KindOrDefault(); kind {
+	case GatewayKindERP:
+		errs = append(errs, c.validateERP()...)
+	case GatewayKindStripe:
+		errs = append(errs, c.validateStripe()...)
+	default:
+		errs = append(errs, fmt.Errorf("%sGATEWAY_KIND must be %q or %q, not %q", envPrefix, GatewayKindERP, GatewayKindStripe, kind))
+	}
+	return errors.Join(errs...)
+}
+
+func (c GatewayConfig) validateERP() []error {
+	when := " (with " + envPrefix + "GATEWAY_KIND=erp)"
+	var errs []error
+	errs = append(errs, requireURL("GATEWAY_REFUND_URL", c.RefundURL, when)...)
+	errs = append(errs, requireURL("GATEWAY_CHARGEBACK_URL", c.ChargebackURL, when)...)
+	errs = append(errs, requireURL("GATEWAY_TOKEN_URL", c.TokenURL, when)...)
+	errs = append(errs, require("GATEWAY_CLIENT_ID", c.ClientID, when)...)
+	errs = append(errs, require("GATEWAY_CLIENT_SECRET", c.ClientSecret, when)...)
+	return errs
+}
+
+func (c GatewayConfig) validateStripe() []error {
+	when := " (with " + envPrefix + "GATEWAY_KIND=stripe)"
+	var errs []error
+	errs = append(errs, requireURL("STRIPE_BASE_URL", c.StripeBaseURL, when)...)
+	errs = append(errs, require("STRIPE_API_KEY", c.StripeAPIKey, when)...)
+	return errs
+}
+
+// GenesysConfig is the Genesys Cloud side of the worker's config: write-backs
+// onto the interaction and escalations to finance ops.
+type GenesysConfig struct {
+	APIURL             string        `envconfig:"GENESYS_API_URL" desc:"Genesys Cloud API base, e.g. https://api.mypurecloud.com"`
+	LoginURL           string        `envconfig:"GENESYS_LOGIN_URL" desc:"Genesys login base for POST /oauth/token; default: the API URL with api. turned into login."`
+	ClientID           string        `envconfig:"GENESYS_CLIENT_ID" desc:"Genesys OAuth client-credentials client id"`
+	ClientSecret       string        `envconfig:"GENESYS_CLIENT_SECRET" desc:"Genesys OAuth client secret; never logged"`
+	FailedWrapupCodeID string        `envconfig:"GENESYS_FAILED_WRAPUP_CODE_ID" desc:"wrap-up code id set when a refund fails (optional; none: no wrap-up is set)"`
+	WorktypeID         string        `envconfig:"GENESYS_WORKTYPE_ID" desc:"Task Management worktype for review workitems (this or FINANCE_OPS_EMAIL)"`
+	QueueID            string        `envconfig:"GENESYS_QUEUE_ID" desc:"queue review workitems are routed to (optional)"`
+	FinanceOpsEmail    string        `envconfig:"FINANCE_OPS_EMAIL" desc:"finance ops address for agentless emails: escalations without a worktype, and reminders"`
+	EmailFrom          string        `envconfig:"GENESYS_EMAIL_FROM" desc:"sender address of those emails, on a Genesys outbound email domain"`
+	Timeout            time.Duration `envconfig:"GENESYS_TIMEOUT" default:"10s" desc:"timeout of one Genesys HTTP call"`
+}
+
+// LoginBase is the login base URL: as configured, or derived from the API
+// URL the way Genesys names its regions (api.mypurecloud.com ->
+// login.mypurecloud.com).
+func (c GenesysConfig) LoginBase() (string, error) {
+	if c.LoginURL != "" {
+		return strings.TrimRight(c.LoginURL, "/"), nil
+	}
+	u, err := url.Parse(c.APIURL)
+	if err != nil || !strings.HasPrefix(u.Host, "api.") {
+		return "", fmt.Errorf("%sGENESYS_LOGIN_URL is required: it cannot be derived from %sGENESYS_API_URL, whose host does not start with \"api.\"", envPrefix, envPrefix)
+	}
+	u.Host = "login." + strings.TrimPrefix(u.Host, "api.")
+	u.Path, u.RawQuery, u.Fragment = "", "", ""
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// Validate names every missing or malformed REFUNDFLOW_* variable. An
+// escalation must always have somewhere to go: a worktype or an email.
+func (c GenesysConfig) Validate() error {
+	var errs []error
+	errs = append(errs, requireURL("GENESYS_API_URL", c.APIURL, "")...)
+	if c.LoginURL != "" {
+		errs = append(errs, requireURL("GENESYS_LOGIN_URL", c.LoginURL, "")...)
+	} else if c.APIURL != "" {
+		if _, err := c.LoginBase(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, require("GENESYS_CLIENT_ID", c.ClientID, "")...)
+	errs = append(errs, require("GENESYS_CLIENT_SECRET", c.ClientSecret, "")...)
+	if c.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("%sGENESYS_TIMEOUT must be a positive duration such as 10s", envPrefix))
+	}
+	if c.WorktypeID == "" && c.FinanceOpsEmail == "" {
+		errs = append(errs, fmt.Errorf("%sGENESYS_WORKTYPE_ID or %sFINANCE_OPS_EMAIL is required, so that a review always reaches finance ops", envPrefix, envPrefix))
+	}
+	if c.FinanceOpsEmail != "" {
+		errs = append(errs, requireEmail("FINANCE_OPS_EMAIL", c.FinanceOpsEmail)...)
+		if c.EmailFrom == "" {
+			errs = append(errs, fmt.Errorf("%sGENESYS_EMAIL_FROM is required with %sFINANCE_OPS_EMAIL", envPrefix, envPrefix))
+		}
+	}
+	if c.EmailFrom != "" {
+		errs = append(errs, requireEmail("GENESYS_EMAIL_FROM", c.EmailFrom)...)
+	}
+	return errors.Join(errs...)
+}
+
+func require(name, value, when string) []error {
+	if strings.TrimSpace(value) == "" {
+		return []error{fmt.Errorf("%s%s is required%s", envPrefix, name, when)}
+	}
+	return nil
+}
+
+func requireURL(name, value, when string) []error {
+	if errs := require(name, value, when); errs != nil {
+		return errs
+	}
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return []error{fmt.Errorf("%s%s must be an absolute http(s) URL", envPrefix, name)}
+	}
+	if u.User != nil {
+		// Credentials in a URL end up in error messages and logs.
+		return []error{fmt.Errorf("%s%s must not carry credentials; use the client id/secret variables", envPrefix, name)}
+	}
+	return nil
+}
+
+func requireEmail(name, value string) []error {
+	a, err := mail.ParseAddress(value)
+	if err != nil || a.Address != value {
+		return []error{fmt.Errorf("%s%s must be a bare email address such as finance@example.com", envPrefix, name)}
+	}
+	return nil
+}
