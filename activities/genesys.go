@@ -1,0 +1,112 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// GenesysClient writes outcomes onto Genesys Cloud interactions and puts
+// reviews in front of finance ops (contract section 5). It is both the
+// Interactions and the Escalator of the activities.
+type GenesysClient struct {
+	api    *apiClient
+	base   string
+	cfg    GenesysConfig
+	logger *slog.Logger
+}
+
+// NewGenesysClient builds the Genesys client on client (see NewHTTPClient).
+// The token comes from POST {login}/oauth/token with Basic auth.
+func NewGenesysClient(cfg GenesysConfig, client *http.Client, logger *slog.Logger) (*GenesysClient, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	login, err := cfg.LoginBase()
+	if err != nil {
+		return nil, err
+	}
+	r := genesysRemote()
+	logger = orDiscard(logger)
+	return &GenesysClient{
+		api: &apiClient{
+			http:    client,
+			creds:   newOAuthCredentials(login+"/oauth/token", cfg.ClientID, cfg.ClientSecret, nil, client, r),
+			timeout: cfg.Timeout,
+			remote:  r,
+			logger:  logger,
+		},
+		base:   strings.TrimRight(cfg.APIURL, "/"),
+		cfg:    cfg,
+		logger: logger,
+	}, nil
+}
+
+// participantAttributes is the PATCH body; Genesys participant attributes
+// are strings only.
+type participantAttributes struct {
+	Attributes struct {
+		RefundStatus        string `json:"refundStatus"`
+		RefundReference     string `json:"refundReference"`
+		RefundTransactionID string `json:"refundTransactionId"`
+	} `json:"attributes"`
+}
+
+// UpdateAttributes writes the outcome onto the call participant, where
+// the agent's desktop, scripts and reporting can read it. Writing the same
+// values twice is harmless, so retries need no lookup.
+func (g *GenesysClient) UpdateAttributes(ctx context.Context, u InteractionUpdate) error {
+	op := fmt.Sprintf("write refundStatus %s for %s", u.RefundStatus, u.TransactionID)
+	if u.ConversationID == "" || u.ParticipantID == "" {
+		return invalidRequest(op + ": conversationId and participantId are required")
+	}
+	var body participantAttributes
+	body.Attributes.RefundStatus = u.RefundStatus
+	body.Attributes.RefundReference = u.GatewayReference
+	body.Attributes.RefundTransactionID = u.TransactionID
+	path := fmt.Sprintf("/api/v2/conversations/calls/%s/participants/%s/attributes",
+		url.PathEscape(u.ConversationID), url.PathEscape(u.ParticipantID))
+	_, err := g.call(ctx, op, http.MethodPatch, path, body)
+	return err
+}
+
+// SetWrapup sets the failed-refund wrap-up code. Genesys takes it only while
+// the agent is in after-call work; afterwards it answers 4xx, which is final
+// (ErrGenesysRejected) and recorded by the workflow: the attributes and the
+// review carry the outcome anyway. With no code configured this does nothing,
+// so that setting never changes which activities a workflow runs.
+func (g *GenesysClient) SetWrapup(ctx context.Context, w FailedWrapup) error {
+	op := "set the failed wrap-up code for " + w.TransactionID
+	if g.cfg.FailedWrapupCodeID == "" {
+		g.logger.Debug("no failed wrap-up code configured; wrap-up left alone", "op", op)
+		return nil
+	}
+	if w.ConversationID == "" || w.ParticipantID == "" || w.CommunicationID == "" {
+		return invalidRequest(op + ": conversationId, participantId and communicationId are required")
+	}
+	body := struct {
+		Code  string `json:"code"`
+		Notes string `json:"notes"`
+	}{Code: g.cfg.FailedWrapupCodeID, Notes: w.Notes}
+	path := fmt.Sprintf("/api/v2/conversations/calls/%s/participants/%s/communications/%s/wrapup",
+		url.PathEscape(w.ConversationID), url.PathEscape(w.ParticipantID), url.PathEscape(w.CommunicationID))
+	_, err := g.call(ctx, op, http.MethodPost, path, body)
+	return err
+}
+
+// call sends a JSON request (or none for a nil body) to the API.
+func (g *GenesysClient) call(ctx context.Context, op, method, path string, body any) (*response, error) {
+	out := outgoing{method: method, url: g.base + path}
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return nil, invalidRequest(fmt.Sprintf("%s: encode body: %v", op, err))
+		}
+		out.body, out.contentType = data, "application/json"
+	}
+	return g.api.do(ctx, op, out)
+}
