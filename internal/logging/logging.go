@@ -1,5 +1,5 @@
-// Package logging builds the slog logger every program uses: JSON lines on
-// stderr, at the level REFUNDFLOW_LOG_LEVEL asks for.
+// Package logging builds the slog logger every program uses: JSON lines at the
+// level REFUNDFLOW_LOG_LEVEL asks for, redacted (see Redact).
 package logging
 
 import (
@@ -8,7 +8,8 @@ import (
 	"strings"
 )
 
-// New returns a JSON logger for a program named service.
+// New returns a JSON logger for a program named service, with secrets and
+// card numbers redacted from every line.
 func New(w io.Writer, level, service string) *slog.Logger {
 	var l slog.Level
 	switch strings.ToLower(level) {
@@ -21,5 +22,5 @@ func New(w io.Writer, level, service string) *slog.Logger {
 	default:
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})).With("service", service)
+	return slog.New(Redact(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))).With("service", service)
 }
