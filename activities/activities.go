@@ -6,6 +6,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -37,6 +38,34 @@ type Activities struct {
 	Interactions Interactions
 	Finance      Escalator
 	Logger       *slog.Logger
+}
+
+// New builds the activities from the worker's config: one HTTP client per
+// remote (connections are reused across activities), the OAuth token
+// sources, and the gateway the config names. Every problem in the config is
+// reported at once, by variable name.
+func New(gw GatewayConfig, gen GenesysConfig, logger *slog.Logger) (*Activities, error) {
+	if err := errors.Join(gw.Validate(), gen.Validate()); err != nil {
+		return nil, err
+	}
+	logger = orDiscard(logger)
+	gatewayHTTP := NewHTTPClient(gw.Timeout)
+	var gateway Gateway
+	var err error
+	switch gw.KindOrDefault() {
+	case GatewayKindStripe:
+		gateway, err = NewStripeGateway(gw, gatewayHTTP, logger)
+	default:
+		gateway, err = NewERPGateway(gw, gatewayHTTP, logger)
+	}
+	if err != nil {
+		return nil, err
+	}
+	genesys, err := NewGenesysClient(gen, NewHTTPClient(gen.Timeout), logger)
+	if err != nil {
+		return nil, err
+	}
+	return &Activities{Gateway: gateway, Interactions: genesys, Finance: genesys, Logger: logger}, nil
 }
 
 // SubmitRefund asks the gateway for a refund.
