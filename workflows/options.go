@@ -30,14 +30,14 @@ func DefaultSettings() Settings {
 	return Settings{GatewayTimeout: 15 * time.Second, RetryWindow: 10 * time.Minute, ReviewReminder: 4 * time.Hour}
 }
 
-// submitOptions govern the gateway call. A submission may make two HTTP calls
-// (a 401 fetches a new token and tries once more) plus the token request, so
-// one attempt gets twice the HTTP timeout and a margin. Retries back off up
+// submitOptions govern the gateway call. One attempt may make four HTTP calls
+// in the worst case (token, call, new token after a 401, call again), each
+// bounded by the HTTP timeout, so it gets four timeouts and a margin. Retries back off up
 // to a minute and stop at the retry window; what is still failing then goes
 // to finance ops. Final answers are not retried at all.
 func (s Settings) submitOptions(summary string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		StartToCloseTimeout:    2*s.GatewayTimeout + 5*time.Second,
+		StartToCloseTimeout:    4*s.GatewayTimeout + 5*time.Second,
 		ScheduleToCloseTimeout: s.RetryWindow,
 		Summary:                summary,
 		RetryPolicy: &temporal.RetryPolicy{

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"time"
+
+	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/internal/temporalclient"
+	"github.com/refundflow/refundflow/workflows"
+)
+
+// Config is everything the worker reads, all from REFUNDFLOW_* variables.
+type Config struct {
+	temporalclient.Config
+	activities.GatewayConfig
+	activities.GenesysConfig
+
+	RetryWindow    time.Duration `envconfig:"GATEWAY_RETRY_WINDOW" default:"10m" desc:"how long one submission is retried before it goes to finance review"`
+	ReviewReminder time.Duration `envconfig:"REVIEW_REMINDER" default:"4h" desc:"how often finance ops are reminded while a review waits"`
+	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+
+	// Worker tuning: defaults suit one worker on two cores.
+	WorkflowPollers  int `envconfig:"WORKER_WORKFLOW_POLLERS" default:"4" desc:"concurrent workflow task pollers"`
+	ActivityPollers  int `envconfig:"WORKER_ACTIVITY_POLLERS" default:"8" desc:"concurrent activity task pollers"`
+	MaxActivities    int `envconfig:"WORKER_MAX_ACTIVITIES" default:"200" desc:"activities run at once (HTTP calls in flight)"`
+	MaxWorkflowTasks int `envconfig:"WORKER_MAX_WORKFLOW_TASKS" default:"200" desc:"workflow tasks run at once"`
+}
+
+func (c Config) settings() workflows.Settings {
+	return workflows.Settings{
+		GatewayTimeout: c.GatewayConfig.Timeout,
+		RetryWindow:    c.RetryWindow,
+		ReviewReminder: c.ReviewReminder,
+	}
+}

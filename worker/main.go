@@ -1,0 +1,99 @@
+// Command worker runs RemediationWorkflow and its activities on the
+// refund-remediation task queue.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/internal/logging"
+	"github.com/refundflow/refundflow/internal/temporalclient"
+	"github.com/refundflow/refundflow/workflows"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var cfg Config
+	if len(os.Args) > 1 && (os.Args[1] == "-h" || os.Args[1] == "--help") {
+		printUsage(&cfg)
+		return nil
+	}
+	if err := loadConfig(&cfg); err != nil {
+		printUsage(&cfg)
+		return err
+	}
+	logger := logging.New(os.Stderr, cfg.LogLevel, "worker")
+
+	acts, err := activities.New(cfg.GatewayConfig, cfg.GenesysConfig, logger)
+	if err != nil {
+		return fmt.Errorf("build activities: %w", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	opts, err := cfg.Config.Options(logger)
+	if err != nil {
+		return err
+	}
+	c, err := temporalclient.DialWithRetry(ctx, opts, logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	w := worker.New(c, cfg.TaskQueue, worker.Options{
+		MaxConcurrentWorkflowTaskPollers:       cfg.WorkflowPollers,
+		MaxConcurrentActivityTaskPollers:       cfg.ActivityPollers,
+		MaxConcurrentActivityExecutionSize:     cfg.MaxActivities,
+		MaxConcurrentWorkflowTaskExecutionSize: cfg.MaxWorkflowTasks,
+		// Lets the server hand this worker the activity a workflow task has
+		// just scheduled, saving a poll round trip per step.
+		DisableEagerActivities: false,
+		// Finish in-flight HTTP calls on SIGTERM; anything longer is retried
+		// elsewhere with the same Idempotency-Key.
+		WorkerStopTimeout: cfg.GatewayConfig.Timeout + 5*time.Second,
+	})
+	(&workflows.Remediation{Settings: cfg.settings()}).Register(w)
+	w.RegisterActivity(acts)
+
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	logger.Info("worker ready", "task_queue", cfg.TaskQueue, "namespace", cfg.Namespace, "temporal", cfg.Address,
+		"gateway", cfg.Kind, "retry_window", cfg.RetryWindow.String(), "review_reminder", cfg.ReviewReminder.String())
+	<-ctx.Done()
+	logger.Info("worker stopping: finishing in-flight tasks")
+	w.Stop()
+	logger.Info("worker stopped")
+	return nil
+}
+
+func loadConfig(cfg *Config) error {
+	if err := envconfig.Process("refundflow", cfg); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	return errors.Join(cfg.GatewayConfig.Validate(), cfg.GenesysConfig.Validate())
+}
+
+func printUsage(cfg *Config) {
+	tw := tabwriter.NewWriter(os.Stderr, 1, 0, 2, ' ', 0)
+	_ = envconfig.Usagef("refundflow", cfg, tw, envconfig.DefaultTableFormat)
+	_ = tw.Flush()
+}
