@@ -1,0 +1,105 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/refundflow/refundflow/internal/money"
+	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/temporalclient"
+)
+
+// envPrefix is the prefix of every variable: REFUNDFLOW_LISTEN_ADDR, ...
+const envPrefix = "refundflow"
+
+// Config is everything the starter reads, all from REFUNDFLOW_* variables.
+// main loads it once and hands the parts to what needs them.
+type Config struct {
+	temporalclient.Config
+
+	ListenAddr    string   `envconfig:"LISTEN_ADDR" default:":8080" desc:"host:port the HTTP API listens on"`
+	WebhookTokens []string `envconfig:"WEBHOOK_TOKENS" required:"true" desc:"comma-separated tokens accepted on POST /v1/dispositions (Bearer, or the Basic password); several allow rotation"`
+	// ApproverTokens is "name:token,..."; the name is recorded as the approver.
+	ApproverTokens  string        `envconfig:"APPROVER_TOKENS" desc:"finance approvers as name:token,...; the name is recorded with each decision; empty disables the finance API"`
+	Dispositions    string        `envconfig:"DISPOSITIONS" default:"Refund_Processed=refund,Chargeback_Requested=chargeback,Escalation_Sent=review" desc:"financial wrap-up codes as Code=refund|chargeback|review,...; any other code is ignored"`
+	DefaultCurrency string        `envconfig:"DEFAULT_CURRENCY" default:"USD" desc:"ISO 4217 currency of a disposition that names none"`
+	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	StartTimeout    time.Duration `envconfig:"TEMPORAL_START_TIMEOUT" default:"5s" desc:"how long one request may wait for Temporal before answering 503"`
+}
+
+// settings is Config checked and parsed into what the handlers use.
+type settings struct {
+	webhook      tokenSet
+	approvers    approverSet
+	dispositions map[string]remediation.Action
+	currency     string
+	taskQueue    string
+	startTimeout time.Duration
+}
+
+// loadConfig reads the environment. Errors name the variable at fault.
+func loadConfig(cfg *Config) (settings, error) {
+	if err := envconfig.Process(envPrefix, cfg); err != nil {
+		return settings{}, explainEnvError(err)
+	}
+	return cfg.parse()
+}
+
+// explainEnvError names the full variable: envconfig's own messages say
+// "required key WEBHOOK_TOKENS missing value", without the prefix.
+func explainEnvError(err error) error {
+	var perr *envconfig.ParseError
+	if errors.As(err, &perr) {
+		return fmt.Errorf("%s: cannot read %q as %s: %w", perr.KeyName, perr.Value, perr.TypeName, perr.Err)
+	}
+	if key, ok := strings.CutPrefix(err.Error(), "required key "); ok {
+		key = strings.TrimSuffix(key, " missing value")
+		return fmt.Errorf("%s_%s is required and not set", strings.ToUpper(envPrefix), key)
+	}
+	return err
+}
+
+func (c *Config) parse() (settings, error) {
+	s := settings{taskQueue: c.TaskQueue, startTimeout: c.StartTimeout}
+	var err error
+	if s.webhook, err = parseTokens(c.WebhookTokens); err != nil {
+		return s, fmt.Errorf("REFUNDFLOW_WEBHOOK_TOKENS: %w", err)
+	}
+	if s.approvers, err = parseApprovers(c.ApproverTokens); err != nil {
+		return s, fmt.Errorf("REFUNDFLOW_APPROVER_TOKENS: %w", err)
+	}
+	// A token valid on both doors would let Genesys approve its own refunds
+	// (or an approver forge dispositions): the two sets must not meet.
+	for _, a := range s.approvers {
+		if s.webhook.contains(a.token) {
+			return s, fmt.Errorf("REFUNDFLOW_APPROVER_TOKENS: approver %q uses a token that is also in REFUNDFLOW_WEBHOOK_TOKENS", a.name)
+		}
+	}
+	if s.dispositions, err = remediation.ParseDispositions(c.Dispositions); err != nil {
+		return s, fmt.Errorf("REFUNDFLOW_DISPOSITIONS: %w", err)
+	}
+	s.currency = money.NormalizeCurrency(c.DefaultCurrency)
+	if _, err := money.Exponent(s.currency); err != nil {
+		return s, fmt.Errorf("REFUNDFLOW_DEFAULT_CURRENCY: %q is not an ISO 4217 currency code", c.DefaultCurrency)
+	}
+	if c.StartTimeout <= 0 {
+		return s, fmt.Errorf("REFUNDFLOW_TEMPORAL_START_TIMEOUT: must be positive, got %s", c.StartTimeout)
+	}
+	if strings.TrimSpace(c.TaskQueue) == "" {
+		return s, fmt.Errorf("REFUNDFLOW_TASK_QUEUE: must not be empty")
+	}
+	return s, nil
+}
+
+// printUsage writes the table of variables, their defaults and meanings.
+func printUsage(w io.Writer, cfg *Config) {
+	tw := tabwriter.NewWriter(w, 1, 0, 2, ' ', 0)
+	_ = envconfig.Usagef(envPrefix, cfg, tw, envconfig.DefaultTableFormat)
+	_ = tw.Flush()
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/refundflow/refundflow/internal/money"
+	"github.com/refundflow/refundflow/internal/remediation"
+)
+
+// maxNoteChars bounds a decision's note; it is kept in workflow history.
+const maxNoteChars = 2000
+
+// decisionRequest is the body of POST /v1/remediations/{id}/decision.
+type decisionRequest struct {
+	DecisionID   string
+	Decision     string
+	Note         string
+	RefundAmount money.Text
+}
+
+func decodeDecision(body []byte) (decisionRequest, *requestError) {
+	var req decisionRequest
+	members, perr := decodeObject(body)
+	if perr != nil {
+		return req, perr
+	}
+	errs := &requestError{}
+	stringField(members, "decisionId", &req.DecisionID, errs)
+	stringField(members, "decision", &req.Decision, errs)
+	if raw, ok := members["note"]; ok && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &req.Note); err != nil {
+			errs.add("note", "note must be a string")
+		} else if utf8.RuneCountInString(req.Note) > maxNoteChars {
+			errs.add("note", fmt.Sprintf("note is longer than %d characters", maxNoteChars))
+		}
+	}
+	if raw, ok := members["refundAmount"]; ok {
+		if err := json.Unmarshal(raw, &req.RefundAmount); err != nil {
+			errs.add("refundAmount", "refundAmount must be a string or a number")
+		}
+	}
+	req.Decision = strings.ToLower(strings.TrimSpace(req.Decision))
+	if !hasField(errs, "decision") && !remediation.ValidDecision(req.Decision) {
+		errs.add("decision", "decision must be approve, reject or resolved")
+	}
+	// A decisionId makes a retried request harmless: the workflow ignores
+	// one it has seen. The transaction ID rule keeps it log- and URL-safe.
+	if req.DecisionID != "" && !hasField(errs, "decisionId") && !remediation.ValidTransactionID(req.DecisionID) {
+		errs.add("decisionId", "decisionId must be 1-128 characters of A-Z a-z 0-9 . _ : -")
+	}
+	if req.RefundAmount != "" && req.Decision != remediation.DecisionApprove && !hasField(errs, "refundAmount") {
+		errs.add("refundAmount", "refundAmount goes only with approve")
+	}
+	if !errs.empty() {
+		return req, errs
+	}
+	return req, nil
+}
+
+type sentResponse struct {
+	Status     string `json:"status"`
+	DecisionID string `json:"decisionId"`
+}
+
+// handleDecision is POST /v1/remediations/{transactionId}/decision: a
+// finance operator's approve, reject or resolved, sent to the workflow as
+// the finance-decision signal with the approver named by the token.
+func (s *server) handleDecision(w http.ResponseWriter, r *http.Request) {
+	approverName, ok := s.authorizeApprover(w, r)
+	if !ok {
+		return
+	}
+	txn, ok := pathTransactionID(w, r)
+	if !ok {
+		return
+	}
+	body, ok := readScreenedBody(w, r)
+	if !ok {
+		return
+	}
+	req, bad := decodeDecision(body)
+	if bad != nil {
+		writeBadRequest(w, bad.Error(), bad.fields)
+		return
+	}
+
+	// Only a remediation awaiting review can take a decision. The workflow
+	// enforces this too (a late signal is recorded, not applied); checking
+	// first lets the operator hear 409 instead of a silent no-op.
+	res, err := s.lookupStatus(r.Context(), txn)
+	if err != nil {
+		s.statusFailed(w, r, res, err)
+		return
+	}
+	if res.closed || res.status.State != remediation.StateAwaitingReview {
+		writeJSON(w, http.StatusConflict, errorBody{Error: "the remediation is not awaiting review", State: string(res.status.State)})
+		return
+	}
+	if req.RefundAmount != "" {
+		if _, err := money.ParseRefund(string(req.RefundAmount), res.status.Currency); err != nil {
+			writeBadRequest(w, "refundAmount: "+err.Error(), []string{"refundAmount"})
+			return
+		}
+	}
+
+	decision := remediation.Decision{
+		DecisionID:   req.DecisionID,
+		Decision:     req.Decision,
+		Approver:     approverName,
+		Note:         req.Note,
+		RefundAmount: req.RefundAmount,
+	}
+	if decision.DecisionID == "" {
+		decision.DecisionID = newDecisionID()
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.startTimeout)
+	defer cancel()
+	err = s.temporal.SignalWorkflow(ctx, remediation.WorkflowID(txn), "", remediation.DecisionSignal, decision)
+	switch {
+	case isNotFound(err):
+		// It ended between the status check and the signal.
+		writeJSON(w, http.StatusConflict, errorBody{Error: "the remediation has ended"})
+		return
+	case err != nil:
+		s.temporalFailed(w, r, "signal decision", err)
+		return
+	}
+	s.logger.InfoContext(r.Context(), "decision sent", "transactionId", txn, "decisionId", decision.DecisionID,
+		"decision", decision.Decision, "approver", approverName)
+	writeJSON(w, http.StatusAccepted, sentResponse{Status: "sent", DecisionID: decision.DecisionID})
+}
+
+// newDecisionID is a random (version 4) UUID, so a decision without an ID
+// of its own can still be told apart from every other.
+func newDecisionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

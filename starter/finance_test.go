@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/refundflow/refundflow/internal/remediation"
+)
+
+// TestFinanceAPI drives the status and decision endpoints against a real
+// dev server and the real workflow.
+func TestFinanceAPI(t *testing.T) {
+	t.Parallel()
+	const queue = "finance-test"
+	env, fakes := startTemporal(t, queue)
+	api := newAPIServer(t, env.HostPort, queue, 5*time.Second)
+
+	// awaitingReview starts a remediation that waits for finance ops.
+	awaitingReview := func(t *testing.T, prefix string) string {
+		t.Helper()
+		txn := txnID(prefix)
+		if resp := api.postDisposition(dispositionBody(txn, "Escalation_Sent", "20.00")); resp.code != http.StatusAccepted {
+			t.Fatalf("start: %d %s", resp.code, resp.raw)
+		}
+		api.waitStatus(txn, func(s remediation.Status) bool { return s.State == remediation.StateAwaitingReview && s.WorkitemID != "" })
+		return txn
+	}
+
+	t.Run("approve: 202, then the workflow records it and completes", func(t *testing.T) {
+		t.Parallel()
+		txn := awaitingReview(t, "approve")
+		resp := api.decide(txn, aliceToken, map[string]any{"decision": "approve", "note": "checked the order", "refundAmount": 15.5})
+		if resp.code != http.StatusAccepted || resp.str("status") != "sent" {
+			t.Fatalf("got %d %s", resp.code, resp.raw)
+		}
+		id := resp.str("decisionId")
+		if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(id) {
+			t.Errorf("generated decisionId %q is not a v4 UUID", id)
+		}
+		st := api.waitStatus(txn, func(s remediation.Status) bool { return s.State == remediation.StateCompleted })
+		if len(st.Decisions) != 1 {
+			t.Fatalf("decisions %+v", st.Decisions)
+		}
+		d := st.Decisions[0]
+		if d.DecisionID != id || d.Approver != "alice" || d.Outcome != remediation.OutcomeApplied ||
+			d.Note != "checked the order" || d.RefundAmount != "15.5" || st.AmountMinor != 1550 {
+			t.Errorf("recorded %+v, amount %d", d, st.AmountMinor)
+		}
+		if st.GatewayReference != "gw-"+txn {
+			t.Errorf("gateway reference %q", st.GatewayReference)
+		}
+		// 409 once it is no longer awaiting review.
+		again := api.decide(txn, bobToken, map[string]any{"decision": "reject"})
+		if again.code != http.StatusConflict || again.str("state") != string(remediation.StateCompleted) {
+			t.Errorf("decision on a completed remediation: %d %s", again.code, again.raw)
+		}
+	})
+
+	t.Run("reject with a caller decisionId", func(t *testing.T) {
+		t.Parallel()
+		txn := awaitingReview(t, "reject")
+		resp := api.decide(txn, bobToken, map[string]any{"decisionId": "ops-ticket-77", "decision": " Reject ", "note": "duplicate claim"})
+		if resp.code != http.StatusAccepted || resp.str("decisionId") != "ops-ticket-77" {
+			t.Fatalf("got %d %s", resp.code, resp.raw)
+		}
+		st := api.waitStatus(txn, func(s remediation.Status) bool { return s.State == remediation.StateRejected })
+		if st.Decisions[0].Approver != "bob" || st.Decisions[0].Decision.Decision != remediation.DecisionReject {
+			t.Errorf("recorded %+v", st.Decisions)
+		}
+	})
+
+	t.Run("status", func(t *testing.T) {
+		t.Parallel()
+		txn := awaitingReview(t, "status")
+		resp := api.status(txn, aliceToken)
+		if resp.code != http.StatusOK || resp.str("state") != "AwaitingReview" || resp.str("transactionId") != txn ||
+			resp.str("action") != "review" || resp.body["amountMinor"] != float64(2000) || resp.str("currency") != "USD" ||
+			resp.header.Get("X-Refundflow-Status-Source") != "query" {
+			t.Fatalf("got %d %s", resp.code, resp.raw)
+		}
+		if _, ok := resp.body["decisions"].([]any); !ok {
+			t.Errorf("decisions is not a list: %s", resp.raw)
+		}
+		if resp := api.status(txnID("unknown"), aliceToken); resp.code != http.StatusNotFound {
+			t.Errorf("unknown transaction: %d %s", resp.code, resp.raw)
+		}
+		if resp := api.status("bad%20id", aliceToken); resp.code != http.StatusBadRequest {
+			t.Errorf("bad transaction ID: %d %s", resp.code, resp.raw)
+		}
+	})
+
+	t.Run("404 unknown transaction", func(t *testing.T) {
+		t.Parallel()
+		resp := api.decide(txnID("nobody"), aliceToken, map[string]any{"decision": "approve"})
+		if resp.code != http.StatusNotFound {
+			t.Fatalf("got %d %s", resp.code, resp.raw)
+		}
+	})
+
+	t.Run("409 while submitting or after", func(t *testing.T) {
+		t.Parallel()
+		txn := txnID("done")
+		if resp := api.postDisposition(dispositionBody(txn, "Refund_Processed", "3.00")); resp.code != http.StatusAccepted {
+			t.Fatalf("start: %d %s", resp.code, resp.raw)
+		}
+		api.waitStatus(txn, func(s remediation.Status) bool { return s.State == remediation.StateCompleted })
+		resp := api.decide(txn, aliceToken, map[string]any{"decision": "resolved"})
+		if resp.code != http.StatusConflict || resp.str("state") != "Completed" {
+			t.Fatalf("got %d %s", resp.code, resp.raw)
+		}
+	})
+
+	t.Run("401", func(t *testing.T) {
+		t.Parallel()
+		txn := awaitingReview(t, "auth")
+		for name, token := range map[string]string{"no token": "", "wrong token": "nope", "webhook token": webhookToken} {
+			if resp := api.decide(txn, token, map[string]any{"decision": "approve"}); resp.code != http.StatusUnauthorized {
+				t.Errorf("decision with %s: %d %s", name, resp.code, resp.raw)
+			}
+			if resp := api.status(txn, token); resp.code != http.StatusUnauthorized {
+				t.Errorf("status with %s: %d %s", name, resp.code, resp.raw)
+			}
+		}
+		// And the other way round: an approver token does not start anything.
+		resp := api.request(http.MethodPost, "/v1/dispositions", aliceToken, dispositionBody(txnID("forged"), "Refund_Processed", "1.00"))
+		if resp.code != http.StatusUnauthorized {
+			t.Errorf("approver token on the webhook: %d %s", resp.code, resp.raw)
+		}
+		// Basic with the token as password works here too.
+		basic := api.send(http.MethodGet, "/v1/remediations/"+txn, nil, func(r *http.Request) { r.Header.Set("Authorization", basicAuth("alice", aliceToken)) })
+		if basic.code != http.StatusOK {
+			t.Errorf("basic auth: %d %s", basic.code, basic.raw)
+		}
+	})
+
+	t.Run("400", func(t *testing.T) {
+		t.Parallel()
+		txn := awaitingReview(t, "badreq")
+		cases := []struct {
+			body  any
+			field string
+		}{
+			{map[string]any{"decision": "maybe"}, "decision"},
+			{map[string]any{}, "decision"},
+			{map[string]any{"decision": 1}, "decision"},
+			{map[string]any{"decision": "approve", "decisionId": "has space"}, "decisionId"},
+			{map[string]any{"decision": "reject", "refundAmount": "5.00"}, "refundAmount"},
+			{map[string]any{"decision": "approve", "refundAmount": true}, "refundAmount"},
+			{map[string]any{"decision": "approve", "refundAmount": "5.001"}, "refundAmount"},
+			{map[string]any{"decision": "approve", "refundAmount": "0"}, "refundAmount"},
+			{map[string]any{"decision": "approve", "note": strings.Repeat("n", maxNoteChars+1)}, "note"},
+		}
+		for _, c := range cases {
+			resp := api.decide(txn, aliceToken, c.body)
+			if resp.code != http.StatusBadRequest || len(resp.fields()) != 1 || resp.fields()[0] != c.field {
+				t.Errorf("%v: got %d %s", c.body, resp.code, resp.raw)
+			}
+		}
+		if resp := api.decide(txn, aliceToken, `{"decision":"approve","note":"card 4111 1111 1111 1111"}`); resp.code != http.StatusUnprocessableEntity {
+			t.Errorf("card number in a note: %d %s", resp.code, resp.raw)
+		}
+		// Nothing above reached the workflow.
+		st := api.waitStatus(txn, func(remediation.Status) bool { return true })
+		if len(st.Decisions) != 0 || st.State != remediation.StateAwaitingReview {
+			t.Errorf("status after refused requests: %+v", st)
+		}
+	})
+
+	t.Run("no worker: visibility and the workflow result answer", func(t *testing.T) {
+		t.Parallel()
+		// A second starter on a queue nobody polls, with a short query timeout.
+		lonely := newAPIServer(t, env.HostPort, "no-worker-queue", 5*time.Second)
+		lonely.srv.queryTimeout = 300 * time.Millisecond
+
+		txn := txnID("lonely")
+		first := lonely.postDisposition(dispositionBody(txn, "Refund_Processed", "8.00"))
+		if first.code != http.StatusAccepted {
+			t.Fatalf("start: %d %s", first.code, first.raw)
+		}
+		dup := lonely.postDisposition(dispositionBody(txn, "Refund_Processed", "8.00"))
+		if dup.code != http.StatusOK || dup.str("state") != "Submitting" {
+			t.Errorf("duplicate without a worker: %d %s", dup.code, dup.raw)
+		}
+		st := lonely.status(txn, aliceToken)
+		if st.code != http.StatusServiceUnavailable || st.str("state") != "Submitting" || st.header.Get("Retry-After") == "" {
+			t.Errorf("status without a worker: %d %s", st.code, st.raw)
+		}
+		if resp := lonely.decide(txn, aliceToken, map[string]any{"decision": "approve"}); resp.code != http.StatusServiceUnavailable {
+			t.Errorf("decision without a worker: %d %s", resp.code, resp.raw)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := env.Client.TerminateWorkflow(ctx, "remediation-"+txn, "", "test"); err != nil {
+			t.Fatal(err)
+		}
+		closed := lonely.status(txn, aliceToken)
+		if closed.code != http.StatusOK || closed.str("state") != "Submitting" || closed.header.Get("X-Refundflow-Status-Source") != "visibility" {
+			t.Errorf("status of a terminated workflow: %d %s %v", closed.code, closed.raw, closed.header)
+		}
+		if resp := lonely.decide(txn, aliceToken, map[string]any{"decision": "approve"}); resp.code != http.StatusConflict {
+			t.Errorf("decision on a terminated workflow: %d %s", resp.code, resp.raw)
+		}
+	})
+
+	t.Run("closed workflow, worker gone: the result answers", func(t *testing.T) {
+		t.Parallel()
+		const queue = "short-lived-worker"
+		_, w := startWorker(t, env.Client, queue)
+		api2 := newAPIServer(t, env.HostPort, queue, 5*time.Second)
+		api2.srv.queryTimeout = 300 * time.Millisecond
+		txn := txnID("gone")
+		if resp := api2.postDisposition(dispositionBody(txn, "Refund_Processed", "4.00")); resp.code != http.StatusAccepted {
+			t.Fatalf("start: %d %s", resp.code, resp.raw)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := env.Client.GetWorkflow(ctx, "remediation-"+txn, "").Get(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		w.Stop()
+		resp := api2.status(txn, aliceToken)
+		if resp.code != http.StatusOK || resp.str("state") != "Completed" || resp.str("gatewayReference") != "gw-"+txn ||
+			resp.header.Get("X-Refundflow-Status-Source") != "result" {
+			t.Fatalf("got %d %s %v", resp.code, resp.raw, resp.header)
+		}
+	})
+
+	_ = fakes
+}

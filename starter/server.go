@@ -1,0 +1,56 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/refundflow/refundflow/internal/remediation"
+)
+
+// maxQueryTimeout bounds the status query: a workflow with no worker to
+// answer it should cost a caller seconds, not the whole start budget.
+const maxQueryTimeout = 3 * time.Second
+
+// server holds what the handlers need; main (or a test) builds it, so
+// nothing is global and tests run side by side.
+type server struct {
+	temporal     client.Client
+	taskQueue    string
+	webhook      tokenSet
+	approvers    approverSet
+	dispositions map[string]remediation.Action
+	currency     string
+	startTimeout time.Duration
+	queryTimeout time.Duration
+	logger       *slog.Logger
+	now          func() time.Time
+}
+
+func newServer(st settings, c client.Client, logger *slog.Logger) *server {
+	return &server{
+		temporal:     c,
+		taskQueue:    st.taskQueue,
+		webhook:      st.webhook,
+		approvers:    st.approvers,
+		dispositions: st.dispositions,
+		currency:     st.currency,
+		startTimeout: st.startTimeout,
+		queryTimeout: min(st.startTimeout, maxQueryTimeout),
+		logger:       logger,
+		now:          time.Now,
+	}
+}
+
+// routes is the whole HTTP API.
+func (s *server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/dispositions", s.handleDisposition)
+	mux.HandleFunc("GET /v1/remediations/{transactionId}", s.handleStatus)
+	mux.HandleFunc("POST /v1/remediations/{transactionId}/decision", s.handleDecision)
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	return s.accessLog(mux)
+}

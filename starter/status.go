@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/refundflow/refundflow/internal/pci"
+	"github.com/refundflow/refundflow/internal/remediation"
+)
+
+var (
+	errUnknownTransaction = errors.New("no remediation for this transaction")
+	// errNoWorker: the workflow is running but nothing answered its query.
+	errNoWorker = errors.New("the workflow did not answer the status query")
+)
+
+// statusResult is a remediation's status and where it came from.
+type statusResult struct {
+	status remediation.Status
+	// closed is true when the workflow is known to have ended.
+	closed bool
+	// source is "query", "result" (a closed workflow's outcome, read from
+	// history) or "visibility" (only the RemediationState search attribute).
+	source string
+}
+
+// lookupStatus asks the workflow for its status. When the query cannot be
+// answered it falls back on what needs no worker: a closed workflow's
+// result is its final status; otherwise visibility knows the state.
+func (s *server) lookupStatus(ctx context.Context, txn string) (statusResult, error) {
+	workflowID := remediation.WorkflowID(txn)
+	st, qerr := s.queryStatus(ctx, workflowID, "")
+	switch {
+	case qerr == nil:
+		return statusResult{status: st, source: "query"}, nil
+	case isNotFound(qerr):
+		return statusResult{}, errUnknownTransaction
+	}
+	var unavailable *serviceerror.Unavailable
+	if errors.As(qerr, &unavailable) {
+		return statusResult{}, qerr // Temporal itself is down: no fallback can help
+	}
+	desc, err := s.describe(ctx, workflowID, "")
+	switch {
+	case isNotFound(err):
+		return statusResult{}, errUnknownTransaction
+	case err != nil:
+		return statusResult{}, err
+	}
+	fromVisibility := statusResult{
+		status: remediation.Status{
+			State:         remediation.State(desc.state),
+			TransactionID: txn,
+			Decisions:     []remediation.DecisionRecord{},
+		},
+		closed: !desc.running,
+		source: "visibility",
+	}
+	if desc.running {
+		return fromVisibility, fmt.Errorf("%w: %w", errNoWorker, qerr)
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.startTimeout)
+	defer cancel()
+	var final remediation.Status
+	if err := s.temporal.GetWorkflow(rctx, workflowID, desc.runID).Get(rctx, &final); err == nil {
+		return statusResult{status: final, closed: true, source: "result"}, nil
+	}
+	// Terminated, timed out or failed: there is no result, only the state.
+	return fromVisibility, nil
+}
+
+// pathTransactionID reads and checks {transactionId}. A card number passes
+// the ID pattern, so it is screened like any body value.
+func pathTransactionID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	txn := r.PathValue("transactionId")
+	if pci.ContainsCardNumber(txn) {
+		writeError(w, http.StatusUnprocessableEntity, "cardholder data rejected")
+		return "", false
+	}
+	if !remediation.ValidTransactionID(txn) {
+		writeBadRequest(w, "transactionId must be 1-128 characters of A-Z a-z 0-9 . _ : -", []string{"transactionId"})
+		return "", false
+	}
+	noteTransactionID(r.Context(), txn)
+	return txn, true
+}
+
+// handleStatus is GET /v1/remediations/{transactionId}, for finance ops.
+func (s *server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.authorizeApprover(w, r); !ok {
+		return
+	}
+	txn, ok := pathTransactionID(w, r)
+	if !ok {
+		return
+	}
+	res, err := s.lookupStatus(r.Context(), txn)
+	if err != nil {
+		s.statusFailed(w, r, res, err)
+		return
+	}
+	if res.status.Decisions == nil {
+		res.status.Decisions = []remediation.DecisionRecord{}
+	}
+	w.Header().Set("X-Refundflow-Status-Source", res.source)
+	writeJSON(w, http.StatusOK, res.status)
+}
+
+// statusFailed answers a lookup that found no status: 404 for an unknown
+// transaction, 503 when no worker answered (with the state visibility
+// knows) or Temporal is unavailable.
+func (s *server) statusFailed(w http.ResponseWriter, r *http.Request, res statusResult, err error) {
+	switch {
+	case errors.Is(err, errUnknownTransaction):
+		writeError(w, http.StatusNotFound, "no remediation for this transaction")
+	case errors.Is(err, errNoWorker):
+		s.logger.WarnContext(r.Context(), "status query unanswered", "error", err)
+		w.Header().Set("Retry-After", retryAfterSeconds)
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{
+			Error: "the workflow did not answer the status query; is a worker running?",
+			State: string(res.status.State),
+		})
+	default:
+		s.temporalFailed(w, r, "status lookup", err)
+	}
+}
