@@ -26,7 +26,9 @@ func TestFinanceAPI(t *testing.T) {
 		if resp := api.postDisposition(dispositionBody(txn, "Escalation_Sent", "20.00")); resp.code != http.StatusAccepted {
 			t.Fatalf("start: %d %s", resp.code, resp.raw)
 		}
-		api.waitStatus(txn, func(s remediation.Status) bool { return s.State == remediation.StateAwaitingReview && s.WorkitemID != "" })
+		api.waitStatus(txn, func(s remediation.Status) bool {
+			return s.State == remediation.StateAwaitingReview && s.WorkitemID != ""
+		})
 		return txn
 	}
 
