@@ -16,7 +16,7 @@ import (
 func TestFinanceAPI(t *testing.T) {
 	t.Parallel()
 	const queue = "finance-test"
-	env, fakes := startTemporal(t, queue)
+	env, _ := startTemporal(t, queue)
 	api := newAPIServer(t, env.HostPort, queue, 5*time.Second)
 
 	// awaitingReview starts a remediation that waits for finance ops.
@@ -231,5 +231,4 @@ func TestFinanceAPI(t *testing.T) {
 		}
 	})
 
-	_ = fakes
 }
