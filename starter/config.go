@@ -10,6 +10,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/refundflow/refundflow/internal/codec"
 	"github.com/refundflow/refundflow/internal/money"
 	"github.com/refundflow/refundflow/internal/remediation"
 	"github.com/refundflow/refundflow/internal/temporalclient"
@@ -31,6 +32,8 @@ type Config struct {
 	DefaultCurrency string        `envconfig:"DEFAULT_CURRENCY" default:"USD" desc:"ISO 4217 currency of a disposition that names none"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	StartTimeout    time.Duration `envconfig:"TEMPORAL_START_TIMEOUT" default:"5s" desc:"how long one request may wait for Temporal before answering 503"`
+	// CodecOrigins are the Temporal UI origins allowed to call /codec.
+	CodecOrigins []string `envconfig:"CODEC_CORS_ORIGINS" default:"http://localhost:8233" desc:"browser origins (the Temporal UI) allowed to call the codec server at /codec, comma-separated"`
 }
 
 // settings is Config checked and parsed into what the handlers use.
@@ -41,6 +44,9 @@ type settings struct {
 	currency     string
 	taskQueue    string
 	startTimeout time.Duration
+	// codecKeys is nil when payload encryption is off (no /codec then).
+	codecKeys    *codec.Keyring
+	codecOrigins []string
 }
 
 // loadConfig reads the environment. Errors name the variable at fault.
@@ -66,8 +72,11 @@ func explainEnvError(err error) error {
 }
 
 func (c *Config) parse() (settings, error) {
-	s := settings{taskQueue: c.TaskQueue, startTimeout: c.StartTimeout}
+	s := settings{taskQueue: c.TaskQueue, startTimeout: c.StartTimeout, codecOrigins: c.CodecOrigins}
 	var err error
+	if s.codecKeys, err = c.Keys(); err != nil {
+		return s, err
+	}
 	if s.webhook, err = parseTokens(c.WebhookTokens); err != nil {
 		return s, fmt.Errorf("REFUNDFLOW_WEBHOOK_TOKENS: %w", err)
 	}

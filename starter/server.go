@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/refundflow/refundflow/internal/codec"
 	"github.com/refundflow/refundflow/internal/remediation"
 )
 
@@ -27,6 +28,8 @@ type server struct {
 	queryTimeout time.Duration
 	logger       *slog.Logger
 	now          func() time.Time
+	codecKeys    *codec.Keyring
+	codecOrigins []string
 }
 
 func newServer(st settings, c client.Client, logger *slog.Logger) *server {
@@ -41,6 +44,8 @@ func newServer(st settings, c client.Client, logger *slog.Logger) *server {
 		queryTimeout: min(st.startTimeout, maxQueryTimeout),
 		logger:       logger,
 		now:          time.Now,
+		codecKeys:    st.codecKeys,
+		codecOrigins: st.codecOrigins,
 	}
 }
 
@@ -52,5 +57,16 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/remediations/{transactionId}/decision", s.handleDecision)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	if s.codecKeys != nil {
+		// The Temporal UI and CLI decode encrypted payloads here, with an
+		// approver token: decoded payloads hold customer data.
+		mux.Handle("/codec/", http.StripPrefix("/codec", codec.Handler(s.codecKeys, codec.ServerOptions{
+			AllowedOrigins: s.codecOrigins,
+			Authorize: func(token string) bool {
+				_, ok := s.approvers.lookup(newSecret(token))
+				return ok
+			},
+		})))
+	}
 	return s.accessLog(mux)
 }

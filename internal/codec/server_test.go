@@ -17,7 +17,7 @@ func TestCodecServer(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/codec/", http.StripPrefix("/codec", Handler(keys, ServerOptions{
 		AllowedOrigins: []string{"http://localhost:8233"},
-		Tokens:         map[string]string{"secret-token": "alice"},
+		Authorize:      func(token string) bool { return token == "secret-token" },
 	})))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
