@@ -222,4 +222,3 @@ func collectPayloads(m protoreflect.Message) []*commonpb.Payload {
 	})
 	return out
 }
-
