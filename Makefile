@@ -1,0 +1,39 @@
+# Refundflow: `make dev` runs it, `make test` proves it. Everything else is a
+# helper of those two. Recipes live in scripts/ so they can be read and run
+# without make.
+
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+.PHONY: help tools build dev test demo bench sandbox clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+tools: ## install the Temporal CLI and stripe-mock into bin/ if missing or another version
+	@scripts/install-tools.sh
+
+build: ## build sandbox, worker and starter into bin/
+	go build -o bin/sandbox ./sandbox
+	go build -o bin/worker ./worker
+	go build -o bin/starter ./starter
+
+dev: ## run the local stack: Temporal dev server (file DB in .dev/), sandbox, worker, starter
+	@scripts/dev.sh
+
+test: ## every check CI runs: vet, gofmt, all tests (dev server, stripe-mock), fuzz smoke, compose check
+	@scripts/test.sh
+
+demo: ## with `make dev` running: play the refund story with curl
+	@scripts/demo.sh
+
+bench: ## run the Go benchmarks
+	go test -run='^$$' -bench=. -benchmem ./...
+
+sandbox: ## run only the sandbox (gateway and Genesys stand-in) on :8090
+	go build -o bin/sandbox ./sandbox
+	bin/sandbox
+
+clean: ## remove built programs and the local stack's state (.dev/); keeps the tools
+	rm -f bin/sandbox bin/worker bin/starter
+	rm -rf .dev

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# make dev: the whole pipeline on this machine.
+#
+#   Temporal dev server  localhost:7233, UI :8233, state in .dev/temporal.db
+#   sandbox              :8090, the gateway and Genesys stand-in
+#   worker               runs RemediationWorkflow and its activities
+#   starter              :8080, the webhook and the finance-ops API
+#
+# Every REFUNDFLOW_* variable already set in the environment wins. The sandbox
+# is wired in only for a side that has no real endpoint configured:
+# REFUNDFLOW_GATEWAY_REFUND_URL (or REFUNDFLOW_GATEWAY_KIND=stripe) replaces
+# the sandbox gateway, REFUNDFLOW_GENESYS_API_URL the sandbox Genesys, and a
+# REFUNDFLOW_TEMPORAL_ADDRESS other than localhost:7233 replaces the dev server.
+#
+# Ctrl-C (or SIGTERM) stops everything this script started, last started
+# first. The Temporal DB and the sandbox ledger stay in .dev/, so a restart
+# carries on where it stopped; `make clean` forgets them.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+dev="$root/.dev"
+logs="$dev/logs"
+
+say() { printf '%s\n' "$*"; }
+die() {
+	printf 'make dev: %s\n' "$*" >&2
+	exit 1
+}
+
+port_of() { # host:port, :port or a URL's authority -> port
+	local addr="${1##*:}"
+	printf '%s' "${addr%%/*}"
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+scripts/install-tools.sh
+mkdir -p "$logs"
+
+# --- configuration -----------------------------------------------------------
+sandbox_port="$(port_of "${REFUNDFLOW_SANDBOX_ADDR:-:8090}")"
+sandbox_url="http://localhost:$sandbox_port"
+export REFUNDFLOW_SANDBOX_ADDR="${REFUNDFLOW_SANDBOX_ADDR:-:$sandbox_port}"
+export REFUNDFLOW_SANDBOX_STATE_FILE="${REFUNDFLOW_SANDBOX_STATE_FILE-$dev/sandbox-ledger.json}"
+export REFUNDFLOW_SANDBOX_CLIENTS="${REFUNDFLOW_SANDBOX_CLIENTS-sandbox-gateway:sandbox-gateway-secret,sandbox-genesys:sandbox-genesys-secret}"
+
+gateway_side="sandbox"
+if [[ -n "${REFUNDFLOW_GATEWAY_REFUND_URL+set}" ]]; then
+	gateway_side="$REFUNDFLOW_GATEWAY_REFUND_URL"
+elif [[ "${REFUNDFLOW_GATEWAY_KIND:-erp}" == "stripe" ]]; then
+	gateway_side="Stripe at ${REFUNDFLOW_STRIPE_BASE_URL:-https://api.stripe.com}"
+else
+	export REFUNDFLOW_GATEWAY_KIND="${REFUNDFLOW_GATEWAY_KIND-erp}"
+	export REFUNDFLOW_GATEWAY_REFUND_URL="$sandbox_url/erp/refunds"
+	export REFUNDFLOW_GATEWAY_CHARGEBACK_URL="${REFUNDFLOW_GATEWAY_CHARGEBACK_URL-$sandbox_url/erp/chargebacks}"
+	export REFUNDFLOW_GATEWAY_TOKEN_URL="${REFUNDFLOW_GATEWAY_TOKEN_URL-$sandbox_url/oauth/token}"
+	export REFUNDFLOW_GATEWAY_CLIENT_ID="${REFUNDFLOW_GATEWAY_CLIENT_ID-sandbox-gateway}"
+	export REFUNDFLOW_GATEWAY_CLIENT_SECRET="${REFUNDFLOW_GATEWAY_CLIENT_SECRET-sandbox-gateway-secret}"
+	# A short window, so an outage reaches finance review in seconds here,
+	# not in the contract's 10 minutes.
+	export REFUNDFLOW_GATEWAY_RETRY_WINDOW="${REFUNDFLOW_GATEWAY_RETRY_WINDOW-30s}"
+fi
+
+genesys_side="sandbox"
+if [[ -n "${REFUNDFLOW_GENESYS_API_URL+set}" ]]; then
+	genesys_side="$REFUNDFLOW_GENESYS_API_URL"
+else
+	export REFUNDFLOW_GENESYS_API_URL="$sandbox_url"
+	export REFUNDFLOW_GENESYS_LOGIN_URL="${REFUNDFLOW_GENESYS_LOGIN_URL-$sandbox_url}"
+	export REFUNDFLOW_GENESYS_CLIENT_ID="${REFUNDFLOW_GENESYS_CLIENT_ID-sandbox-genesys}"
+	export REFUNDFLOW_GENESYS_CLIENT_SECRET="${REFUNDFLOW_GENESYS_CLIENT_SECRET-sandbox-genesys-secret}"
+	export REFUNDFLOW_GENESYS_WORKTYPE_ID="${REFUNDFLOW_GENESYS_WORKTYPE_ID-sandbox-worktype}"
+	export REFUNDFLOW_GENESYS_QUEUE_ID="${REFUNDFLOW_GENESYS_QUEUE_ID-sandbox-finance-queue}"
+	export REFUNDFLOW_GENESYS_FAILED_WRAPUP_CODE_ID="${REFUNDFLOW_GENESYS_FAILED_WRAPUP_CODE_ID-sandbox-wrapup-refund-failed}"
+	export REFUNDFLOW_FINANCE_OPS_EMAIL="${REFUNDFLOW_FINANCE_OPS_EMAIL-finance-ops@example.com}"
+	export REFUNDFLOW_GENESYS_EMAIL_FROM="${REFUNDFLOW_GENESYS_EMAIL_FROM-refunds@example.com}"
+fi
+
+export REFUNDFLOW_WEBHOOK_TOKENS="${REFUNDFLOW_WEBHOOK_TOKENS-dev-webhook-token}"
+export REFUNDFLOW_APPROVER_TOKENS="${REFUNDFLOW_APPROVER_TOKENS-alice:dev-approver-token}"
+export REFUNDFLOW_LISTEN_ADDR="${REFUNDFLOW_LISTEN_ADDR-:8080}"
+starter_port="$(port_of "$REFUNDFLOW_LISTEN_ADDR")"
+starter_url="http://localhost:$starter_port"
+
+temporal_port=7233
+ui_port=8233
+local_temporal=true
+case "${REFUNDFLOW_TEMPORAL_ADDRESS:-localhost:$temporal_port}" in
+localhost:"$temporal_port" | 127.0.0.1:"$temporal_port") ;;
+*) local_temporal=false ;;
+esac
+export REFUNDFLOW_TEMPORAL_ADDRESS="${REFUNDFLOW_TEMPORAL_ADDRESS-localhost:$temporal_port}"
+namespace="${REFUNDFLOW_TEMPORAL_NAMESPACE:-default}"
+ui_url="http://localhost:$ui_port"
+
+ports=("$sandbox_port" "$starter_port")
+if $local_temporal; then ports+=("$temporal_port" "$ui_port"); fi
+for p in "${ports[@]}"; do
+	if port_busy "$p"; then
+		die "port $p is already in use: is another 'make dev' running? (logs in .dev/logs/)"
+	fi
+done
+
+# --- build first, so a compile error starts nothing ---------------------------
+say "building sandbox, worker and starter..."
+for prog in sandbox worker starter; do
+	go build -o "bin/$prog" "./$prog" || die "go build ./$prog failed"
+done
+
+# --- processes -----------------------------------------------------------------
+pids=()
+names=()
+
+# launch NAME CMD...: runs CMD in its own session (so its whole process tree
+# can be signalled, and the terminal's Ctrl-C reaches this script only),
+# appending its output to .dev/logs/NAME.log.
+launch() {
+	local name="$1"
+	shift
+	printf '\n==== %s started %s\n' "$name" "$(date -u +%FT%TZ)" >>"$logs/$name.log"
+	setsid "$@" >>"$logs/$name.log" 2>&1 </dev/null &
+	pids+=("$!")
+	names+=("$name")
+}
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+stop_all() {
+	trap - INT TERM EXIT
+	[[ ${#pids[@]} -gt 0 ]] || return 0
+	say ""
+	say "stopping..."
+	local i pid deadline
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		pid="${pids[i]}"
+		kill -TERM -- "-$pid" 2>/dev/null || true
+		deadline=$((SECONDS + 15))
+		while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+			sleep 0.2
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			say "  ${names[i]} did not stop within 15s: killed"
+			kill -KILL -- "-$pid" 2>/dev/null || true
+		fi
+		wait "$pid" 2>/dev/null || true
+		say "  ${names[i]} stopped"
+	done
+}
+trap stop_all EXIT
+trap 'exit 0' INT
+trap 'exit 0' TERM
+
+alive() {
+	local i
+	for i in "${!pids[@]}"; do
+		if ! kill -0 "${pids[i]}" 2>/dev/null; then
+			say "${names[i]} exited; the end of .dev/logs/${names[i]}.log:" >&2
+			tail -n 30 "$logs/${names[i]}.log" >&2
+			return 1
+		fi
+	done
+}
+
+# wait_for WHAT SECONDS CMD...: polls CMD until it succeeds.
+wait_for() {
+	local what="$1" secs="$2"
+	shift 2
+	local deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		alive || die "$what did not start"
+		((SECONDS < deadline)) || die "$what not ready after ${secs}s (see .dev/logs/)"
+		sleep 0.3
+	done
+}
+
+if $local_temporal; then
+	sa_args=()
+	for sa in TransactionId DispositionCode RemediationState ConversationId; do
+		sa_args+=(--search-attribute "$sa=Keyword")
+	done
+	launch temporal bin/temporal server start-dev \
+		--port "$temporal_port" --ui-port "$ui_port" --namespace "$namespace" \
+		--db-filename "$dev/temporal.db" \
+		--sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
+		"${sa_args[@]}"
+	say "waiting for the Temporal dev server..."
+	wait_for "the Temporal dev server" 90 bin/temporal operator cluster health --address "localhost:$temporal_port"
+fi
+
+launch sandbox bin/sandbox
+wait_for "the sandbox" 20 curl -fsS "$sandbox_url/healthz"
+
+launch worker bin/worker
+launch starter bin/starter
+wait_for "the starter" 30 curl -fsS "$starter_url/readyz"
+sleep 1
+alive || die "a program stopped during start-up"
+
+# What `make demo` needs to find this stack; mode 600, it holds the tokens.
+(
+	umask 077
+	cat >"$dev/demo.env" <<ENV
+STARTER_URL=$starter_url
+SANDBOX_URL=$sandbox_url
+UI_URL=$ui_url
+NAMESPACE=$namespace
+WEBHOOK_TOKEN=${REFUNDFLOW_WEBHOOK_TOKENS%%,*}
+APPROVER_TOKEN=$(printf '%s' "${REFUNDFLOW_APPROVER_TOKENS%%,*}" | cut -d: -f2-)
+ENV
+)
+
+txn="TXN-$(date +%s)"
+webhook_token="${REFUNDFLOW_WEBHOOK_TOKENS%%,*}"
+cat <<MSG
+
+Refundflow is running. Ctrl-C stops everything.
+
+  Temporal UI     $(if $local_temporal; then printf '%s' "$ui_url"; else printf '(your cluster at %s)' "$REFUNDFLOW_TEMPORAL_ADDRESS"; fi)
+  Temporal        $REFUNDFLOW_TEMPORAL_ADDRESS, namespace $namespace$(if $local_temporal; then printf ', state in .dev/temporal.db'; fi)
+  Starter         $starter_url  (POST /v1/dispositions, /v1/remediations/{id})
+  Sandbox ledger  $sandbox_url/sandbox/ledger
+  Gateway         $gateway_side
+  Genesys         $genesys_side
+  Logs            .dev/logs/{temporal,sandbox,worker,starter}.log
+
+Send a disposition:
+
+  curl -sS -X POST $starter_url/v1/dispositions \\
+    -H 'Authorization: Bearer $webhook_token' -H 'Content-Type: application/json' \\
+    -d '{"transactionId":"$txn","dispositionCode":"Refund_Processed","customerId":"cus_42","customerTokenId":"tok_visa_4242","refundAmount":"49.99","currency":"USD","conversationId":"conv-1","participantId":"part-1","communicationId":"comm-1","agentId":"agent-7"}'
+
+  then $ui_url/namespaces/$namespace/workflows/remediation-$txn
+  and  curl -sS $sandbox_url/sandbox/ledger/$txn
+
+'make demo' in another terminal plays the whole story.
+MSG
+
+while alive; do
+	sleep 1
+done
+exit 1
