@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -396,24 +397,26 @@ func (r *run) showReviewDetails(ctx workflow.Context) {
 }
 
 // describeFailure turns an activity failure into one line for finance ops:
-// the application error's message and type, not a stack trace.
+// what failed, whether retries ran out, and the last error's type and
+// message, never a stack trace.
 func describeFailure(what string, err error) string {
+	var b strings.Builder
+	b.WriteString(what + " failed")
+	var actErr *temporal.ActivityError
+	if errors.As(err, &actErr) && actErr.RetryState() == enumspb.RETRY_STATE_TIMEOUT {
+		b.WriteString(" after retrying for the whole retry window")
+	}
 	var appErr *temporal.ApplicationError
-	last := ""
-	if errors.As(err, &appErr) {
-		last = fmt.Sprintf("(%s): %s", appErr.Type(), oneLine(appErr.Error(), 300))
-	}
 	var timeoutErr *temporal.TimeoutError
-	if errors.As(err, &timeoutErr) {
-		if last != "" {
-			last = "; last error " + last
-		}
-		return fmt.Sprintf("%s failed: gave up after retrying (%s timeout)%s", what, timeoutErr.TimeoutType(), last)
+	switch {
+	case errors.As(err, &appErr):
+		fmt.Fprintf(&b, " (%s): %s", appErr.Type(), oneLine(appErr.Message(), 300))
+	case errors.As(err, &timeoutErr):
+		fmt.Fprintf(&b, ": timed out (%s)", timeoutErr.TimeoutType())
+	default:
+		b.WriteString(": " + oneLine(err.Error(), 300))
 	}
-	if last != "" {
-		return what + " failed " + last
-	}
-	return fmt.Sprintf("%s failed: %s", what, oneLine(err.Error(), 300))
+	return b.String()
 }
 
 func formatAmount(minor int64, currency string) string {
