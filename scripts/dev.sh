@@ -178,11 +178,18 @@ if $local_temporal; then
 	for sa in TransactionId DispositionCode RemediationState ConversationId; do
 		sa_args+=(--search-attribute "$sa=Keyword")
 	done
+	# With payload encryption on, the UI decodes through the starter's codec
+	# server; the browser cannot send a header, so the approver token rides
+	# in the path (see internal/codec).
+	codec_args=()
+	if [[ -n "${REFUNDFLOW_CODEC_KEYS:-}" ]]; then
+		codec_args=(--ui-codec-endpoint "$starter_url/codec/$(printf '%s' "${REFUNDFLOW_APPROVER_TOKENS%%,*}" | cut -d: -f2-)")
+	fi
 	launch temporal bin/temporal server start-dev \
 		--port "$temporal_port" --ui-port "$ui_port" --namespace "$namespace" \
 		--db-filename "$dev/temporal.db" \
 		--sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
-		"${sa_args[@]}"
+		"${sa_args[@]}" "${codec_args[@]}"
 	say "waiting for the Temporal dev server..."
 	wait_for "the Temporal dev server" 90 bin/temporal operator cluster health --address "localhost:$temporal_port"
 fi
