@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/refundflow/refundflow/internal/remediation"
 	"github.com/refundflow/refundflow/internal/stack"
 	"github.com/refundflow/refundflow/internal/testenv"
@@ -56,7 +58,8 @@ func programs(t *testing.T) string {
 // world is one running Refundflow: dev server, sandbox, worker, starter.
 type world struct {
 	t          *testing.T
-	temporal   *testenv.Temporal
+	hostPort   string
+	client     client.Client
 	sandboxURL string
 	starterURL string
 	worker     *stack.Process
@@ -68,24 +71,36 @@ type world struct {
 // options adjust the processes' environment before they start.
 type options struct {
 	workerEnv []string
+	// codecKeys turns on payload encryption in worker and starter.
+	codecKeys string
+	// uiPort > 0 runs the dev server with its Web UI there, decoding
+	// payloads through the starter's codec server.
+	uiPort int
 }
 
 func startWorld(t *testing.T, opt options) *world {
 	t.Helper()
 	bin := programs(t)
-	temporal := testenv.StartTemporal(t)
 	logDir := t.TempDir()
 	sandboxPort, starterPort := freePort(t), freePort(t)
 	w := &world{
-		t: t, temporal: temporal, logDir: logDir,
+		t: t, logDir: logDir,
 		sandboxURL: fmt.Sprintf("http://127.0.0.1:%d", sandboxPort),
 		starterURL: fmt.Sprintf("http://127.0.0.1:%d", starterPort),
 	}
+	if opt.uiPort > 0 {
+		w.hostPort, w.client = startDevServerWithUI(t, logDir, opt.uiPort, w.starterURL+"/codec/"+approverToken)
+	} else {
+		temporal := testenv.StartTemporal(t)
+		w.hostPort, w.client = temporal.HostPort, temporal.Client
+	}
 	taskQueue := "e2e-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	common := []string{
-		"REFUNDFLOW_TEMPORAL_ADDRESS=" + temporal.HostPort,
+		"REFUNDFLOW_TEMPORAL_ADDRESS=" + w.hostPort,
 		"REFUNDFLOW_TASK_QUEUE=" + taskQueue,
 		"REFUNDFLOW_LOG_LEVEL=debug",
+		"REFUNDFLOW_CODEC_KEYS=" + opt.codecKeys,
+		fmt.Sprintf("REFUNDFLOW_CODEC_CORS_ORIGINS=http://127.0.0.1:%d,http://localhost:%d", opt.uiPort, opt.uiPort),
 	}
 	w.sandbox = &stack.Process{Name: "sandbox", Path: filepath.Join(bin, "sandbox"), LogPath: filepath.Join(logDir, "sandbox.log"),
 		Env: []string{fmt.Sprintf("REFUNDFLOW_SANDBOX_ADDR=127.0.0.1:%d", sandboxPort), "REFUNDFLOW_SANDBOX_TOKEN_TTL=3s"}}
@@ -134,6 +149,33 @@ func startWorld(t *testing.T, opt options) *world {
 		}
 	}
 	return w
+}
+
+// startDevServerWithUI runs a dev server (file DB, WAL, the contract's
+// search attributes) with its Web UI on uiPort, decoding through codecURL.
+func startDevServerWithUI(t *testing.T, logDir string, uiPort int, codecURL string) (string, client.Client) {
+	t.Helper()
+	port := freePort(t)
+	p := &stack.Process{
+		Name: "temporal", Path: testenv.Binary(t, "temporal"), LogPath: filepath.Join(logDir, "temporal.log"),
+		Args: stack.DevServerArgs(filepath.Join(logDir, "temporal.db"), port, uiPort, codecURL),
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Stop(5 * time.Second) })
+	hostPort := fmt.Sprintf("127.0.0.1:%d", port)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := stack.WaitTemporal(ctx, hostPort); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(client.Options{HostPort: hostPort, Logger: testenv.QuietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return hostPort, c
 }
 
 func freePort(t *testing.T) int {
