@@ -83,7 +83,7 @@ func run(args []string) error {
 		// No WriteTimeout: a hanging call must be able to outlast the caller.
 	}
 	logger.Info("sandbox listening", "addr", ln.Addr().String(),
-		"tokenTTL", cfg.TokenTTL.String(), "tokenExpireEvery", cfg.TokenExpireEvery,
+		"accessLifetime", cfg.TokenTTL.String(), "revokeEveryNthCall", cfg.TokenExpireEvery,
 		"fault5xx", cfg.Fault5xx, "fault429", cfg.Fault429, "fault422", cfg.Fault422, "faultHang", cfg.FaultHang,
 		"stateFile", cfg.StateFile)
 
