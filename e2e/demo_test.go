@@ -22,7 +22,7 @@ func TestDemoStory(t *testing.T) {
 		t.Fatalf("refund: %d %s", r.Code, r.Raw)
 	}
 	st := w.waitState(ok, remediation.StateCompleted)
-	led := w.ledger(ok)
+	led := w.waitLedger(ok, "Completed", told(remediation.RefundStatusCompleted))
 	if led.RefundsCreated != 1 || len(led.Submissions) != 1 || led.Submissions[0].IdempotencyKey != ok+":refund" || led.Submissions[0].AmountMinor != 4999 {
 		t.Fatalf("ledger after refund: %+v", led)
 	}
@@ -56,7 +56,9 @@ func TestDemoStory(t *testing.T) {
 	if !strings.Contains(st.LastError, "GatewayUnavailable") || !strings.Contains(st.LastError, "retry window") || st.WorkitemID == "" {
 		t.Errorf("review status: %+v", st)
 	}
-	led = w.ledger(down)
+	led = w.waitLedger(down, "the failure written back", func(v txView) bool {
+		return v.lastRefundStatus() == remediation.RefundStatusFailedReview && len(v.Wrapups) > 0
+	})
 	if led.RefundsCreated != 0 || led.GatewayRequests < 2 {
 		t.Errorf("an outage must be retried and create nothing: %+v", led)
 	}
@@ -86,7 +88,7 @@ func TestDemoStory(t *testing.T) {
 	if len(st.Decisions) != 1 || st.Decisions[0].Approver != "alice" || st.Decisions[0].Outcome != remediation.OutcomeApplied {
 		t.Errorf("decisions: %+v", st.Decisions)
 	}
-	led = w.ledger(down)
+	led = w.waitLedger(down, "Completed", told(remediation.RefundStatusCompleted))
 	if led.RefundsCreated != 1 || led.Submissions[0].IdempotencyKey != down+":refund" || led.lastRefundStatus() != remediation.RefundStatusCompleted {
 		t.Errorf("after approval: %+v", led)
 	}

@@ -308,6 +308,28 @@ func (w *world) ledger(txn string) txView {
 	return v
 }
 
+// waitLedger polls the sandbox until the transaction's ledger satisfies ok:
+// the workflow's state can change a moment before Genesys is told.
+func (w *world) waitLedger(txn, what string, ok func(txView) bool) txView {
+	w.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v := w.ledger(txn)
+		if ok(v) {
+			return v
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("ledger of %s never showed %s: %+v", txn, what, v)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// told reports whether Genesys has been told refundStatus.
+func told(status string) func(txView) bool {
+	return func(v txView) bool { return v.lastRefundStatus() == status }
+}
+
 // lastRefundStatus is the refundStatus Genesys was last told.
 func (v txView) lastRefundStatus() string {
 	if len(v.AttributeWrites) == 0 {

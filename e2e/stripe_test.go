@@ -30,7 +30,7 @@ func TestStripeRefundEndToEnd(t *testing.T) {
 	if !strings.HasPrefix(st.GatewayReference, "re_") {
 		t.Fatalf("gateway reference %q, want a Stripe refund id", st.GatewayReference)
 	}
-	led := w.ledger(txn)
+	led := w.waitLedger(txn, "Completed", told(remediation.RefundStatusCompleted))
 	if led.lastRefundStatus() != remediation.RefundStatusCompleted || led.AttributeWrites[len(led.AttributeWrites)-1].Attributes["refundReference"] != st.GatewayReference {
 		t.Errorf("Genesys attributes: %+v", led.AttributeWrites)
 	}

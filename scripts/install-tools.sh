@@ -26,6 +26,19 @@ built_version() {
 	{ go version -m "$binary" 2>/dev/null || true; } | awk -v m="$module" '$1 == "mod" && $2 == m { print $3 }'
 }
 
+# Debian's Chromium drives the browser test of the Temporal UI. A test tool's
+# own browser download cannot work here, so it comes from the distribution.
+if ! command -v chromium >/dev/null; then
+	if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+		echo "install-tools: installing Debian's chromium for the UI browser test" >&2
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+	else
+		echo "install-tools: chromium is missing; install it (sudo apt-get install chromium): the UI browser test needs it" >&2
+		exit 1
+	fi
+fi
+
 missing=()
 for entry in "${tools[@]}"; do
 	IFS='|' read -r name pkg module version <<<"$entry"

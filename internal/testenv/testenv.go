@@ -63,7 +63,9 @@ type Temporal struct {
 // attributes registered, and stops it when the test ends.
 func StartTemporal(t testing.TB) *Temporal {
 	t.Helper()
-	var logs bytes.Buffer
+	// One writer for both streams: two writers with their own locks around
+	// one buffer would race.
+	logs := &lockedWriter{w: &bytes.Buffer{}}
 	args := []string{"--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"}
 	for _, name := range remediation.SearchAttributeNames {
 		args = append(args, "--search-attribute", name+"=Keyword")
@@ -74,8 +76,8 @@ func StartTemporal(t testing.TB) *Temporal {
 		ClientOptions: &client.Options{HostPort: hostPort, Namespace: remediation.DefaultNamespace, Logger: QuietLogger()},
 		LogLevel:      "error",
 		ExtraArgs:     args,
-		Stdout:        &lockedWriter{w: &logs},
-		Stderr:        &lockedWriter{w: &logs},
+		Stdout:        logs,
+		Stderr:        logs,
 	})
 	if err != nil {
 		t.Fatalf("testenv: start Temporal dev server: %v\n%s", err, logs.String())
@@ -107,10 +109,10 @@ func StartStripeMock(t testing.TB) string {
 	_, port, _ := net.SplitHostPort(addr)
 	httpsAddr := FreeAddr(t)
 	_, httpsPort, _ := net.SplitHostPort(httpsAddr)
-	var out bytes.Buffer
+	out := &lockedWriter{w: &bytes.Buffer{}}
 	cmd := exec.Command(Binary(t, "stripe-mock"), "-http-port", port, "-https-port", httpsPort)
-	cmd.Stdout = &lockedWriter{w: &out}
-	cmd.Stderr = cmd.Stdout
+	cmd.Stdout = out
+	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("testenv: start stripe-mock: %v", err)
 	}
@@ -143,4 +145,10 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
 }
