@@ -110,6 +110,11 @@ func TestRunWithoutTemporal(t *testing.T) {
 	if resp := api.postDisposition(dispositionBody(txnID("run"), "Refund_Processed", "1.00")); resp.code != http.StatusServiceUnavailable {
 		t.Errorf("disposition with Temporal down: %d %s", resp.code, resp.raw)
 	}
+	// The startup health report runs beside the server; give it time to
+	// log before stopping, as a loaded machine may be slow to.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "Temporal not reachable yet") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	cancel()
 	select {
 	case code := <-exit:
