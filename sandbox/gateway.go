@@ -127,7 +127,7 @@ func (s *Server) gatewaySubmit(kind string) http.HandlerFunc {
 			answer(http.StatusTooManyRequests, errorBody("rate_limited", "injected rate limit"), "429")
 			return
 		}
-		if sub.Creations > 0 {
+		if sub.Creations > 0 && !s.cfg.IgnoreIdempotencyKey {
 			sub.Replays++
 			w.Header().Set("Idempotent-Replayed", "true")
 			answer(http.StatusCreated, sub.Response, "")

@@ -43,6 +43,26 @@ func (s *Server) genesysForced(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// genesysFails answers a forced failure (X-Sandbox-Fail) or a random one
+// (SANDBOX_GENESYS_FAULT_5XX); it returns true when it answered. A workitem
+// creation rolls its random fault only after storing (see createWorkitem).
+func (s *Server) genesysFails(w http.ResponseWriter, r *http.Request) bool {
+	if s.genesysForced(w, r) {
+		return true
+	}
+	s.mu.Lock()
+	fail := s.roll(s.cfg.GenesysFault5xx)
+	if fail {
+		s.ledger.Stats.Faults["genesys_503"]++
+		s.dirty = true
+	}
+	s.mu.Unlock()
+	if fail {
+		genesysError(w, http.StatusServiceUnavailable, "service.unavailable", "injected Genesys outage")
+	}
+	return fail
+}
+
 // decodeStrict reads a JSON body into v, refusing unknown fields.
 func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
@@ -55,7 +75,7 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
 
 // updateAttributes is PATCH .../participants/{participantId}/attributes.
 func (s *Server) updateAttributes(w http.ResponseWriter, r *http.Request) {
-	if s.genesysForced(w, r) {
+	if s.genesysFails(w, r) {
 		return
 	}
 	var body struct {
@@ -85,7 +105,7 @@ func (s *Server) updateAttributes(w http.ResponseWriter, r *http.Request) {
 // takes a wrap-up only during after-call work; conversation IDs starting
 // ENDED- play a call whose after-call work is over, answered 400.
 func (s *Server) setWrapup(w http.ResponseWriter, r *http.Request) {
-	if s.genesysForced(w, r) {
+	if s.genesysFails(w, r) {
 		return
 	}
 	var body struct {
@@ -137,7 +157,7 @@ type workitemFilter struct {
 // EQ and IN on the fields the service can filter by; any other filter is a
 // 400, so a query the sandbox cannot honour never silently matches nothing.
 func (s *Server) queryWorkitems(w http.ResponseWriter, r *http.Request) {
-	if s.genesysForced(w, r) {
+	if s.genesysFails(w, r) {
 		return
 	}
 	var body struct {
@@ -281,13 +301,46 @@ func (s *Server) createWorkitem(w http.ResponseWriter, r *http.Request) {
 	s.ledger.Workitems = append(s.ledger.Workitems, wi)
 	s.dirty = true
 	view := wi.genesysView()
+	// The outage strikes after the store, so the caller cannot know
+	// whether the workitem exists: a retry must look before it creates.
+	lost := s.roll(s.cfg.GenesysFault5xx)
+	if lost {
+		s.ledger.Stats.Faults["genesys_504_after_create"]++
+	}
 	s.mu.Unlock()
+	if lost {
+		genesysError(w, http.StatusGatewayTimeout, "gateway.timeout", "injected timeout after the workitem was created")
+		return
+	}
+	writeJSON(w, http.StatusOK, view)
+}
+
+// getWorkitem is GET /api/v2/taskmanagement/workitems/{workitemId}; a
+// reminder reads the current description before it rewrites it.
+func (s *Server) getWorkitem(w http.ResponseWriter, r *http.Request) {
+	if s.genesysFails(w, r) {
+		return
+	}
+	id := r.PathValue("workitemId")
+	s.mu.Lock()
+	var view map[string]any
+	for _, wi := range s.ledger.Workitems {
+		if wi.ID == id {
+			view = wi.genesysView()
+			break
+		}
+	}
+	s.mu.Unlock()
+	if view == nil {
+		genesysError(w, http.StatusNotFound, "not.found", "workitem "+id+" not found")
+		return
+	}
 	writeJSON(w, http.StatusOK, view)
 }
 
 // updateWorkitem is PATCH /api/v2/taskmanagement/workitems/{workitemId}.
 func (s *Server) updateWorkitem(w http.ResponseWriter, r *http.Request) {
-	if s.genesysForced(w, r) {
+	if s.genesysFails(w, r) {
 		return
 	}
 	var body struct {
@@ -393,7 +446,7 @@ type emailAddress struct {
 
 // sendAgentlessEmail is POST /api/v2/conversations/emails/agentless.
 func (s *Server) sendAgentlessEmail(w http.ResponseWriter, r *http.Request) {
-	if s.genesysForced(w, r) {
+	if s.genesysFails(w, r) {
 		return
 	}
 	var body struct {

@@ -30,12 +30,21 @@ type Config struct {
 	Fault422         float64 `envconfig:"SANDBOX_FAULT_422" default:"0" desc:"share of new refunds answered a final 422 (0-1)"`
 	// FaultHang records the refund and then answers only after HangFor, past
 	// the caller's timeout: the retry must be replayed, not refunded again.
-	FaultHang  float64       `envconfig:"SANDBOX_FAULT_HANG" default:"0" desc:"share of new refunds recorded and then answered after SANDBOX_HANG_FOR (0-1)"`
-	HangFor    time.Duration `envconfig:"SANDBOX_HANG_FOR" default:"20s" desc:"how long a hanging call waits before it answers"`
-	RetryAfter time.Duration `envconfig:"SANDBOX_RETRY_AFTER" default:"1s" desc:"Retry-After sent with a 429 (whole seconds)"`
-	Seed       uint64        `envconfig:"SANDBOX_SEED" default:"0" desc:"seed of the fault dice (0: random)"`
-	StateFile  string        `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
-	LogLevel   string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	FaultHang float64       `envconfig:"SANDBOX_FAULT_HANG" default:"0" desc:"share of new refunds recorded and then answered after SANDBOX_HANG_FOR (0-1)"`
+	HangFor   time.Duration `envconfig:"SANDBOX_HANG_FOR" default:"20s" desc:"how long a hanging call waits before it answers"`
+	// GenesysFault5xx fails Genesys calls the way Genesys behind a load
+	// balancer does: a 503 before anything happens, except that a workitem
+	// creation is stored first and then answered 504. Only a caller that
+	// looks its workitem up before creating one keeps it to one.
+	GenesysFault5xx float64 `envconfig:"SANDBOX_GENESYS_FAULT_5XX" default:"0" desc:"share of Genesys calls answered 503 (a workitem creation: stored, then 504) (0-1)"`
+	// IgnoreIdempotencyKey breaks the gateway on purpose: every call that
+	// gets through creates a new refund. It exists to prove that the chaos
+	// run's double-refund check can fail; never set it otherwise.
+	IgnoreIdempotencyKey bool          `envconfig:"SANDBOX_IGNORE_IDEMPOTENCY_KEY" default:"false" desc:"sabotage: create a refund on every call, ignoring the Idempotency-Key (proves the chaos check can fail)"`
+	RetryAfter           time.Duration `envconfig:"SANDBOX_RETRY_AFTER" default:"1s" desc:"Retry-After sent with a 429 (whole seconds)"`
+	Seed                 uint64        `envconfig:"SANDBOX_SEED" default:"0" desc:"seed of the fault dice (0: random)"`
+	StateFile            string        `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
+	LogLevel             string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
 // Server stands in for the ERP/payment gateway, its OAuth server and the
@@ -64,7 +73,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	for name, rate := range map[string]float64{"5xx": cfg.Fault5xx, "429": cfg.Fault429, "422": cfg.Fault422, "hang": cfg.FaultHang} {
+	for name, rate := range map[string]float64{"5xx": cfg.Fault5xx, "429": cfg.Fault429, "422": cfg.Fault422, "hang": cfg.FaultHang, "genesys 5xx": cfg.GenesysFault5xx} {
 		if rate < 0 || rate > 1 {
 			return nil, fmt.Errorf("fault rate %s = %v: want 0 to 1", name, rate)
 		}
@@ -132,6 +141,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", s.authenticated(s.setWrapup))
 	mux.HandleFunc("POST /api/v2/taskmanagement/workitems/query", s.authenticated(s.queryWorkitems))
 	mux.HandleFunc("POST /api/v2/taskmanagement/workitems", s.authenticated(s.createWorkitem))
+	mux.HandleFunc("GET /api/v2/taskmanagement/workitems/{workitemId}", s.authenticated(s.getWorkitem))
 	mux.HandleFunc("PATCH /api/v2/taskmanagement/workitems/{workitemId}", s.authenticated(s.updateWorkitem))
 	mux.HandleFunc("POST /api/v2/conversations/emails/agentless", s.authenticated(s.sendAgentlessEmail))
 
