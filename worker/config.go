@@ -5,6 +5,7 @@ import (
 
 	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/internal/temporalclient"
+	"github.com/refundflow/refundflow/internal/workeroptions"
 	"github.com/refundflow/refundflow/workflows"
 )
 
@@ -18,11 +19,8 @@ type Config struct {
 	ReviewReminder time.Duration `envconfig:"REVIEW_REMINDER" default:"4h" desc:"how often finance ops are reminded while a review waits"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 
-	// Worker tuning: defaults suit one worker on two cores.
-	WorkflowPollers  int `envconfig:"WORKER_WORKFLOW_POLLERS" default:"4" desc:"concurrent workflow task pollers"`
-	ActivityPollers  int `envconfig:"WORKER_ACTIVITY_POLLERS" default:"8" desc:"concurrent activity task pollers"`
-	MaxActivities    int `envconfig:"WORKER_MAX_ACTIVITIES" default:"200" desc:"activities run at once (HTTP calls in flight)"`
-	MaxWorkflowTasks int `envconfig:"WORKER_MAX_WORKFLOW_TASKS" default:"200" desc:"workflow tasks run at once"`
+	// Tuning is shared with the benchmark's bare worker (see bench/).
+	workeroptions.Tuning
 }
 
 func (c Config) settings() workflows.Settings {

@@ -58,18 +58,9 @@ func run() error {
 	}
 	defer c.Close()
 
-	w := worker.New(c, cfg.TaskQueue, worker.Options{
-		MaxConcurrentWorkflowTaskPollers:       cfg.WorkflowPollers,
-		MaxConcurrentActivityTaskPollers:       cfg.ActivityPollers,
-		MaxConcurrentActivityExecutionSize:     cfg.MaxActivities,
-		MaxConcurrentWorkflowTaskExecutionSize: cfg.MaxWorkflowTasks,
-		// Lets the server hand this worker the activity a workflow task has
-		// just scheduled, saving a poll round trip per step.
-		DisableEagerActivities: false,
-		// Finish in-flight HTTP calls on SIGTERM; anything longer is retried
-		// elsewhere with the same Idempotency-Key.
-		WorkerStopTimeout: cfg.GatewayConfig.Timeout + 5*time.Second,
-	})
+	// Finish in-flight HTTP calls on SIGTERM; anything longer is retried
+	// elsewhere with the same Idempotency-Key.
+	w := worker.New(c, cfg.TaskQueue, cfg.Tuning.Options(cfg.GatewayConfig.Timeout+5*time.Second))
 	(&workflows.Remediation{Settings: cfg.settings()}).Register(w)
 	w.RegisterActivity(acts)
 
