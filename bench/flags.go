@@ -1,0 +1,114 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// roleBareWorker makes this binary the baseline's worker process.
+const roleBareWorker = "bare-worker"
+
+// config is the benchmark's flags.
+type config struct {
+	role        string
+	n           int
+	concurrency int
+	warmup      int
+	outDir      string
+	repoRoot    string
+	temporalBin string
+	timeout     time.Duration
+	keep        bool
+	// serverArgs are added to the dev server's command line, e.g.
+	// --dynamic-config-value KEY=VALUE, to measure a server setting.
+	serverArgs []string
+	// workerEnv is added to both workers' environment (KEY=value), to
+	// measure a worker setting on baseline and ours alike.
+	workerEnv []string
+	// selfPath is this binary, re-run with -role=bare-worker (under `go
+	// test`, the test binary, whose TestMain honours the flag).
+	selfPath string
+}
+
+// listFlag collects a repeated flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, " ") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var cfg config
+	var serverArgs, workerEnv listFlag
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.role, "role", "", "internal: "+roleBareWorker+" runs the baseline's worker")
+	fs.IntVar(&cfg.n, "n", 1000, "workflows (and webhook posts) per phase")
+	fs.IntVar(&cfg.concurrency, "concurrency", 32, "requests in flight at once, in every phase")
+	fs.IntVar(&cfg.warmup, "warmup", 50, "unmeasured workflows run through each path first (connections, tokens, task queues)")
+	fs.StringVar(&cfg.outDir, "out", ".bench", "folder for the JSON results (relative to the repository root)")
+	fs.StringVar(&cfg.temporalBin, "temporal", "", "Temporal CLI that runs the dev server (default bin/temporal)")
+	fs.DurationVar(&cfg.timeout, "timeout", 15*time.Minute, "give up after this long")
+	fs.BoolVar(&cfg.keep, "keep", false, "keep the work folder (process logs, Temporal DB)")
+	fs.Var(&serverArgs, "server-arg", "extra dev server argument (repeatable), e.g. --dynamic-config-value=system.enableActivityEagerExecution=true")
+	fs.Var(&workerEnv, "worker-env", "extra KEY=value for both workers (repeatable), e.g. REFUNDFLOW_WORKER_WORKFLOW_POLLERS=8")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	cfg.serverArgs, cfg.workerEnv = serverArgs, workerEnv
+	if cfg.role != "" {
+		if cfg.role != roleBareWorker {
+			return cfg, fmt.Errorf("unknown -role %q", cfg.role)
+		}
+		return cfg, nil
+	}
+	if cfg.n < 1 || cfg.concurrency < 1 || cfg.warmup < 0 {
+		return cfg, errors.New("-n and -concurrency must be at least 1, -warmup at least 0")
+	}
+	for _, kv := range cfg.workerEnv {
+		if !strings.Contains(kv, "=") {
+			return cfg, fmt.Errorf("-worker-env %q: want KEY=value", kv)
+		}
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.repoRoot = root
+	if !filepath.IsAbs(cfg.outDir) {
+		cfg.outDir = filepath.Join(root, cfg.outDir)
+	}
+	if cfg.temporalBin == "" {
+		cfg.temporalBin = filepath.Join(root, "bin", "temporal")
+	}
+	if _, err := os.Stat(cfg.temporalBin); err != nil {
+		return cfg, fmt.Errorf("Temporal CLI: %w (run `make tools`)", err)
+	}
+	if cfg.selfPath, err = os.Executable(); err != nil {
+		return cfg, fmt.Errorf("find this program to re-run it as the bare worker: %w", err)
+	}
+	return cfg, nil
+}
+
+// repoRoot is the directory holding go.mod, from the working directory up.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found: run bench from inside the repository")
+		}
+		dir = parent
+	}
+}
