@@ -3,10 +3,13 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/refundflow/refundflow/internal/money"
 	"github.com/refundflow/refundflow/internal/remediation"
@@ -37,9 +40,7 @@ type workitem struct {
 	StatusCategory string `json:"statusCategory"`
 }
 
-// workitemCreate is the POST body. customFields are left out: Genesys
-// refuses any field the worktype's schema does not define, and that schema
-// is the customer's, not ours.
+// workitemCreate is the POST body.
 type workitemCreate struct {
 	Name        string `json:"name"`
 	TypeID      string `json:"typeId"`
@@ -47,6 +48,20 @@ type workitemCreate struct {
 	Description string `json:"description"`
 	Priority    int    `json:"priority"`
 	ExternalTag string `json:"externalTag"`
+	// CustomFields let finance ops search and report on reviews. Genesys
+	// refuses fields the worktype's data schema does not define (the schema
+	// is the customer's: genesys/README.md gives ours), so a create refused
+	// with them is tried once more without them.
+	CustomFields map[string]string `json:"customFields,omitempty"`
+}
+
+// reviewCustomFields are the workitem's custom fields, named with the type
+// suffixes Genesys data schemas use. IDs only: no amount or customer data.
+func reviewCustomFields(txn string) map[string]string {
+	return map[string]string{
+		"transactionid_text": txn,
+		"workflowid_text":    remediation.WorkflowID(txn),
+	}
 }
 
 type workitemFilter struct {
@@ -206,14 +221,23 @@ func (g *GenesysClient) findWorkitem(ctx context.Context, op, txn string) (*work
 }
 
 func (g *GenesysClient) createWorkitem(ctx context.Context, op, txn, description string) (string, error) {
-	resp, err := g.call(ctx, op, http.MethodPost, "/api/v2/taskmanagement/workitems", workitemCreate{
-		Name:        "Refund review " + txn,
-		TypeID:      g.cfg.WorktypeID,
-		QueueID:     g.cfg.QueueID,
-		Description: description,
-		Priority:    workitemPriority,
-		ExternalTag: txn,
-	})
+	body := workitemCreate{
+		Name:         "Refund review " + txn,
+		TypeID:       g.cfg.WorktypeID,
+		QueueID:      g.cfg.QueueID,
+		Description:  description,
+		Priority:     workitemPriority,
+		ExternalTag:  txn,
+		CustomFields: reviewCustomFields(txn),
+	}
+	resp, err := g.call(ctx, op, http.MethodPost, "/api/v2/taskmanagement/workitems", body)
+	var appErr *temporal.ApplicationError
+	if err != nil && errors.As(err, &appErr) && appErr.Type() == ErrGenesysRejected {
+		// A 4xx created nothing; the worktype's schema may lack our fields.
+		g.logger.Warn("workitem refused with custom fields; creating it without them (add them to the worktype's schema, see genesys/README.md)", "op", op, "error", err)
+		body.CustomFields = nil
+		resp, err = g.call(ctx, op, http.MethodPost, "/api/v2/taskmanagement/workitems", body)
+	}
 	if err != nil {
 		return "", err
 	}

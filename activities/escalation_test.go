@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -64,10 +65,45 @@ func TestEscalateLooksUpThenCreatesTheWorkitem(t *testing.T) {
 		"description": wantDescription,
 		"priority":    workitemPriority,
 		"externalTag": "T1",
+		"customFields": map[string]string{
+			"transactionid_text": "T1",
+			"workflowid_text":    "remediation-T1",
+		},
 	})
 	wantJSON(t, "create", reqs[1].body, string(create))
 	wantHeader(t, reqs[1], "Content-Type", "application/json")
 	wantHeader(t, reqs[1], "Authorization", "Bearer "+token(1))
+}
+
+// A worktype whose data schema lacks our custom fields refuses the create:
+// the review must still reach finance ops, without them.
+func TestWorkitemCreatedWithoutCustomFieldsWhenTheSchemaRefusesThem(t *testing.T) {
+	t.Parallel()
+	g := newFakeGenesys(t)
+	g.answer["POST /api/v2/taskmanagement/workitems"] = func(w http.ResponseWriter, _ *http.Request) bool {
+		// The fake has already recorded (and read) this request's body.
+		reqs := g.reqs.all()
+		if bytes.Contains([]byte(reqs[len(reqs)-1].body), []byte("customFields")) {
+			writeJSON(w, 400, map[string]any{"message": "customFields: transactionid_text is not in the schema", "code": "bad.request"})
+			return true
+		}
+		return false
+	}
+	c, _ := g.client(g.config())
+	res, err := c.Escalate(t.Context(), escalation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Created || res.WorkitemID == "" {
+		t.Fatalf("result = %+v", res)
+	}
+	reqs := g.reqs.all()
+	if len(reqs) != 3 || reqs[1].path != workitemsPath || reqs[2].path != workitemsPath {
+		t.Fatalf("requests = %v, want query, refused create, create", reqs)
+	}
+	if strings.Contains(string(reqs[2].body), "customFields") {
+		t.Errorf("second create still has customFields: %s", reqs[2].body)
+	}
 }
 
 func TestEscalateTwiceCreatesOneWorkitem(t *testing.T) {
