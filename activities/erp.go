@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/refundflow/refundflow/internal/money"
@@ -148,13 +149,28 @@ func referenceFrom(body []byte, keys ...string) string {
 		switch v := v.(type) {
 		case string:
 			if v = strings.TrimSpace(v); v != "" {
-				return sanitize(v, 128)
+				return gatewayReference(v)
 			}
 		case json.Number:
 			return v.String()
 		}
 	}
 	return ""
+}
+
+// identifierShape is what a gateway's reference looks like: an opaque id.
+var identifierShape = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// gatewayReference keeps an identifier exactly as the gateway wrote it:
+// finance ops reconcile by it, and masking digits inside it, as sanitize
+// does to any run of 13 or more (rf_813484******6555a7c...), would leave a
+// reference that matches nothing. A numeric id is kept as is for the same
+// reason. Anything that is not identifier-shaped is free text, sanitized.
+func gatewayReference(v string) string {
+	if identifierShape.MatchString(v) {
+		return v
+	}
+	return sanitize(v, 128)
 }
 
 func orDiscard(l *slog.Logger) *slog.Logger {

@@ -117,7 +117,7 @@ func (g *StripeGateway) Submit(ctx context.Context, s Submission) (SubmissionRes
 			msg: fmt.Sprintf("Stripe refund %s is %s (%s)", sanitize(refund.ID, 64), refund.Status, sanitize(refund.FailureReason, 60))}, "")
 	}
 	g.logger.Info("Stripe accepted the refund", "op", op, "refund", refund.ID, "status", refund.Status)
-	return SubmissionResult{GatewayReference: sanitize(refund.ID, 128), HTTPStatus: resp.status}, nil
+	return SubmissionResult{GatewayReference: gatewayReference(refund.ID), HTTPStatus: resp.status}, nil
 }
 
 // checkCurrency reads the PaymentIntent or Charge first. Stripe counts a
