@@ -35,11 +35,15 @@ func (s *Server) screenCardData(next http.Handler) http.Handler {
 }
 
 // containsCardNumber finds a run of 13 to 19 digits, single spaces or dashes
-// allowed between them, that passes the Luhn check.
+// allowed between them, that passes the Luhn check and stands on its own:
+// digits glued to a letter belong to an identifier (a gateway reference such
+// as rf_8134843355956555a7c58dbb), and counting those would make the
+// counter fire on ids by chance.
 func containsCardNumber(b []byte) bool {
 	var digits []byte
-	flush := func() bool {
-		ok := len(digits) >= 13 && len(digits) <= 19 && luhnValid(digits)
+	glued := false
+	flush := func(next byte) bool {
+		ok := !glued && !isLetter(next) && len(digits) >= 13 && len(digits) <= 19 && luhnValid(digits)
 		digits = digits[:0]
 		return ok
 	}
@@ -47,17 +51,22 @@ func containsCardNumber(b []byte) bool {
 		c := b[i]
 		switch {
 		case c >= '0' && c <= '9':
+			if len(digits) == 0 {
+				glued = i > 0 && isLetter(b[i-1])
+			}
 			digits = append(digits, c)
 		case (c == ' ' || c == '-') && len(digits) > 0 && i+1 < len(b) && b[i+1] >= '0' && b[i+1] <= '9':
 			// a separator inside a number
 		default:
-			if flush() {
+			if flush(c) {
 				return true
 			}
 		}
 	}
-	return flush()
+	return flush(0)
 }
+
+func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
 
 func luhnValid(digits []byte) bool {
 	sum := 0

@@ -588,6 +588,9 @@ func TestContainsCardNumber(t *testing.T) {
 		`{"id":"tok_visa_1234"}`:          false,
 		`{"amount":49.99}`:                false,
 		`{"n":"41111111111111111111111"}`: false, // 23 digits: not a card number
+		`{"r":"rf_4111111111111111abc"}`:  false, // inside an identifier
+		`{"r":"rf_4111111111111111"}`:     true,  // after an underscore it stands alone
+		`{"n":"card 4111111111111111."}`:  true,
 	} {
 		if got := containsCardNumber([]byte(s)); got != want {
 			t.Errorf("containsCardNumber(%s) = %v, want %v", s, got, want)
