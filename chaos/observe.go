@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/refundflow/refundflow/internal/remediation"
+)
+
+// facts is everything the checks read, gathered once the run is over.
+type facts struct {
+	executions []execution
+	// histories by run ID.
+	histories map[string]history
+	// running holds the status query of every workflow still running, by
+	// workflow ID; queryErrors those that would not answer.
+	running     map[string]remediation.Status
+	queryErrors map[string]error
+	ledger      *ledger
+
+	logFindings []finding
+	logBytes    int
+}
+
+// observe reads visibility, every history, the running workflows' status
+// and the sandbox ledger.
+func (r *runner) observe(ctx context.Context, sc *scanner) (*facts, error) {
+	w := r.world
+	f := &facts{}
+	var err error
+	if f.executions, err = w.listExecutions(ctx, ""); err != nil {
+		return nil, err
+	}
+	if f.histories, err = w.readHistories(ctx, f.executions, sc); err != nil {
+		return nil, err
+	}
+	var running []string
+	for _, e := range f.executions {
+		if e.running() {
+			running = append(running, e.WorkflowID)
+		}
+	}
+	f.running, f.queryErrors = w.queryAll(ctx, running)
+	if f.ledger, err = w.fetchLedger(ctx); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// scanLogs scans every program's log, and the gateway's stored ledger, for
+// secrets and card numbers. The Temporal server's log is searched for this
+// run's secrets and planted card numbers only: it is not ours to mask.
+func (f *facts) scanLogs(w *world, sc *scanner) error {
+	files := map[string]bool{filepath.Join(w.dir, "sandbox-ledger.json"): true}
+	for _, p := range w.programs() {
+		files[p.LogPath] = p.Name != "temporal"
+	}
+	for path, generic := range files {
+		found, n, err := sc.scanFile(path, generic)
+		if err != nil {
+			return fmt.Errorf("scan logs: %w", err)
+		}
+		f.logFindings = append(f.logFindings, found...)
+		f.logBytes += n
+	}
+	return nil
+}

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+)
+
+// txnClass is what a transaction's first disposition asks for.
+type txnClass string
+
+const (
+	classRefund     txnClass = "refund"
+	classChargeback txnClass = "chargeback"
+	// classEscalation is Escalation_Sent: straight to finance review.
+	classEscalation txnClass = "escalation"
+	// classBadAmount is a refund whose amount cannot be used: it must still
+	// start, and go to review, never to the gateway.
+	classBadAmount txnClass = "bad_amount"
+	// classCardData carries a card number: refused with 422, never stored.
+	classCardData txnClass = "card_data"
+	// classIgnored is a non-financial wrap-up code.
+	classIgnored txnClass = "ignored"
+)
+
+// financial reports whether the class must end up as exactly one workflow.
+func (c txnClass) financial() bool { return c != classCardData && c != classIgnored }
+
+// dupKind is how a repeated delivery of a transaction is sent.
+type dupKind string
+
+const (
+	dupNone dupKind = ""
+	// dupConcurrent is released at the same instant as the original.
+	dupConcurrent dupKind = "concurrent"
+	// dupLater comes further down the stream, often across a crash.
+	dupLater dupKind = "later"
+	// dupAfterRun comes after the decisions, minutes later, when most
+	// workflows have closed.
+	dupAfterRun dupKind = "after_run"
+	// dupOtherCode is the same transaction with the opposite code (refund
+	// vs chargeback), concurrently or later: the two exclude each other.
+	dupOtherCode dupKind = "other_code"
+)
+
+const (
+	codeRefund     = "Refund_Processed"
+	codeChargeback = "Chargeback_Requested"
+	codeEscalation = "Escalation_Sent"
+	codeIgnored    = "Issue_Resolved"
+)
+
+// fourEyesAgent is an agent who also holds an approver token: a decision
+// from them on their own call must be refused by the workflow.
+const fourEyesAgent = "agent-3"
+
+// txnPlan is one transaction and what its disposition carries.
+type txnPlan struct {
+	ID       string
+	Class    txnClass
+	Code     string
+	Amount   string
+	Currency string
+	// AmountAsNumber sends the amount as a JSON number instead of a string.
+	AmountAsNumber bool
+	AgentID        string
+	// PAN is the card number a card-data post carries, and where.
+	PAN      string
+	PANField string
+}
+
+// post is one webhook delivery.
+type post struct {
+	Seq  int
+	Txn  *txnPlan
+	Code string
+	Dup  dupKind
+}
+
+// slot is the posts released at the same instant.
+type slot []*post
+
+// plan is the whole traffic of a run, fixed by the seed before it starts.
+type plan struct {
+	Txns     []*txnPlan
+	Stream   []slot
+	AfterRun []*post
+	Posts    int
+	// PANs lists every card number planted, in every form sent, for the
+	// scan of histories and logs.
+	PANs []string
+}
+
+// testPANs are the card brands' published test numbers: Luhn-valid, and
+// never a real card.
+var testPANs = []struct{ digits, spaced string }{
+	{"4111111111111111", "4111 1111 1111 1111"},
+	{"5555555555554444", "5555-5555-5555-4444"},
+	{"378282246310005", "3782 822463 10005"},
+	{"4012888888881881", "4012 8888 8888 1881"},
+	{"6011111111111117", "6011-1111-1111-1117"},
+}
+
+// newPlan draws the run's traffic: n posts, a share of them duplicates of
+// several kinds, the rest one per transaction of every class.
+func newPlan(n int, dupShare float64, seed uint64) *plan {
+	rng := rand.New(rand.NewPCG(seed, seed^0x5bd1e995))
+	dups := int(float64(n)*dupShare + 0.5)
+	originals := n - dups
+	counts := []struct {
+		class txnClass
+		n     int
+	}{
+		{classCardData, max(2, originals/100)},
+		{classIgnored, max(2, originals/100)},
+		{classBadAmount, max(4, originals*2/100)},
+		{classEscalation, max(4, originals*2/100)},
+	}
+	special := 0
+	for _, c := range counts {
+		special += c.n
+	}
+	rest := originals - special
+	counts = append(counts, struct {
+		class txnClass
+		n     int
+	}{classChargeback, rest / 5})
+	counts = append(counts, struct {
+		class txnClass
+		n     int
+	}{classRefund, rest - rest/5})
+
+	p := &plan{}
+	for _, c := range counts {
+		for range c.n {
+			p.Txns = append(p.Txns, newTxn(rng, len(p.Txns)+1, c.class))
+		}
+	}
+	rng.Shuffle(len(p.Txns), func(i, j int) { p.Txns[i], p.Txns[j] = p.Txns[j], p.Txns[i] })
+	for _, t := range p.Txns {
+		if t.PAN != "" {
+			p.PANs = append(p.PANs, t.PAN)
+		}
+	}
+
+	// Every original has its slot at its own position; later duplicates get
+	// a position further on, and the stream is the slots in that order.
+	type placed struct {
+		at float64
+		s  slot
+	}
+	var order []placed
+	slotOf := map[*txnPlan]int{}
+	for i, t := range p.Txns {
+		slotOf[t] = len(order)
+		order = append(order, placed{at: float64(i), s: slot{{Txn: t, Code: t.Code}}})
+	}
+	var targets, swappable []*txnPlan
+	for _, t := range p.Txns {
+		if t.Class.financial() {
+			targets = append(targets, t)
+		}
+		if t.Class == classRefund || t.Class == classChargeback {
+			swappable = append(swappable, t)
+		}
+	}
+	for i := range dups {
+		kind := []dupKind{dupConcurrent, dupConcurrent, dupConcurrent, dupConcurrent, dupConcurrent, dupConcurrent, dupConcurrent,
+			dupLater, dupLater, dupLater, dupLater, dupLater, dupLater,
+			dupAfterRun, dupAfterRun, dupAfterRun,
+			dupOtherCode, dupOtherCode, dupOtherCode, dupOtherCode}[i%20]
+		pool := targets
+		if kind == dupOtherCode {
+			pool = swappable
+		}
+		t := pool[rng.IntN(len(pool))]
+		d := &post{Txn: t, Code: t.Code, Dup: kind}
+		if kind == dupOtherCode {
+			d.Code = map[string]string{codeRefund: codeChargeback, codeChargeback: codeRefund}[t.Code]
+		}
+		switch {
+		case kind == dupAfterRun:
+			p.AfterRun = append(p.AfterRun, d)
+		case kind == dupConcurrent || (kind == dupOtherCode && rng.IntN(2) == 0):
+			idx := slotOf[t]
+			order[idx].s = append(order[idx].s, d)
+		default:
+			// Far enough on that the original has been answered and its
+			// workflow is under way, often with a crash in between.
+			from := float64(slotOf[t])
+			offset := float64(n/20) + rng.Float64()*float64(n/4)
+			order = append(order, placed{at: from + offset + 0.5, s: slot{d}})
+		}
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].at < order[j].at })
+	for _, o := range order {
+		p.Stream = append(p.Stream, o.s)
+	}
+	seq := 0
+	for _, s := range p.Stream {
+		for _, ps := range s {
+			ps.Seq = seq
+			seq++
+		}
+	}
+	for _, ps := range p.AfterRun {
+		ps.Seq = seq
+		seq++
+	}
+	p.Posts = seq
+	return p
+}
+
+// newTxn draws one transaction of a class.
+func newTxn(rng *rand.Rand, i int, class txnClass) *txnPlan {
+	t := &txnPlan{
+		ID:       fmt.Sprintf("CHAOS-%05d", i),
+		Class:    class,
+		Code:     codeRefund,
+		Currency: "USD",
+		AgentID:  fmt.Sprintf("agent-%d", 1+rng.IntN(9)),
+	}
+	switch r := rng.IntN(20); {
+	case r == 0:
+		t.Currency = "JPY"
+	case r == 1:
+		t.Currency = "KWD"
+	}
+	t.Amount = validAmount(rng, t.Currency)
+	t.AmountAsNumber = rng.IntN(5) == 0
+	switch class {
+	case classChargeback:
+		t.Code = codeChargeback
+	case classEscalation:
+		t.Code = codeEscalation
+		// Escalations always reach review, so the agent who is also an
+		// approver is certain to try approving their own call.
+		t.AgentID = fourEyesAgent
+	case classIgnored:
+		t.Code = codeIgnored
+	case classBadAmount:
+		t.Currency = "USD"
+		t.AmountAsNumber = false
+		t.Amount = []string{"0", "-5.00", "12.345", "abc", "", "0.00", "1,000.00"}[rng.IntN(7)]
+	case classCardData:
+		pan := testPANs[rng.IntN(len(testPANs))]
+		t.PANField = []string{"customerTokenId", "customerId", "cardNumber", "notes"}[rng.IntN(4)]
+		t.PAN = pan.digits
+		if rng.IntN(2) == 0 {
+			t.PAN = pan.spaced
+		}
+	}
+	return t
+}
+
+// validAmount is a refundable amount written with the currency's decimals.
+func validAmount(rng *rand.Rand, currency string) string {
+	switch currency {
+	case "JPY":
+		return fmt.Sprintf("%d", 100+rng.IntN(50000))
+	case "KWD":
+		return fmt.Sprintf("%d.%03d", 1+rng.IntN(200), rng.IntN(1000))
+	default:
+		return fmt.Sprintf("%d.%02d", 1+rng.IntN(500), rng.IntN(100))
+	}
+}
+
+// correctedAmount is what finance ops approve for an amount that could not
+// be used.
+func correctedAmount(currency string) string {
+	switch currency {
+	case "JPY":
+		return "1000"
+	case "KWD":
+		return "1.000"
+	default:
+		return "10.00"
+	}
+}
+
+// body is the webhook JSON for a post, as Genesys's Data Action sends it.
+func (p *post) body() map[string]any {
+	t := p.Txn
+	b := map[string]any{
+		"transactionId":   t.ID,
+		"dispositionCode": p.Code,
+		"customerTokenId": "tok_visa_" + t.ID[len(t.ID)-4:],
+		"customerId":      "CUST-" + t.ID,
+		"currency":        t.Currency,
+		"conversationId":  "conv-" + t.ID,
+		"participantId":   "part-" + t.ID,
+		"communicationId": "comm-" + t.ID,
+		"agentId":         t.AgentID,
+		"queueId":         "queue-refunds",
+	}
+	switch {
+	case t.Amount == "":
+	case t.AmountAsNumber:
+		b["refundAmount"] = json.Number(t.Amount)
+	default:
+		b["refundAmount"] = t.Amount
+	}
+	switch t.PANField {
+	case "":
+	case "notes":
+		b["notes"] = "customer read the card out: " + t.PAN + " please refund"
+	default:
+		b[t.PANField] = t.PAN
+	}
+	return b
+}

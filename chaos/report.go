@@ -1,0 +1,307 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/refundflow/refundflow/internal/remediation"
+)
+
+// Report is the run's table, and its JSON (report.json in the run's
+// directory).
+type Report struct {
+	Result   string    `json:"result"`
+	Started  time.Time `json:"started"`
+	Duration string    `json:"duration"`
+	Seconds  float64   `json:"seconds"`
+	Dir      string    `json:"dir"`
+	Settings settings  `json:"settings"`
+
+	Dispositions struct {
+		Sent             int            `json:"sent"`
+		Transactions     int            `json:"transactions"`
+		ByClass          map[string]int `json:"byClass"`
+		Duplicates       int            `json:"duplicates"`
+		DuplicatesByKind map[string]int `json:"duplicatesByKind"`
+		// StreamTook is how long the main stream took to be answered,
+		// crashes and outages included.
+		StreamTook     string  `json:"streamTook"`
+		PostsPerSecond float64 `json:"postsPerSecond"`
+	} `json:"dispositions"`
+	Webhooks struct {
+		Answers           map[string]int `json:"answers"`
+		Attempts          int            `json:"attempts"`
+		Retried503        int            `json:"retried503"`
+		RetriedConnection int            `json:"retriedConnectionErrors"`
+		GaveUp            int            `json:"gaveUp"`
+	} `json:"webhooks"`
+	// GatewayFaults and GenesysFaults are the sandbox ledger's counts.
+	GatewayFaults map[string]int `json:"gatewayFaults"`
+	GenesysFaults map[string]int `json:"genesysFaults"`
+	Crashes       []crash        `json:"crashes"`
+	Outcomes      struct {
+		Workflows          int            `json:"workflows"`
+		States             map[string]int `json:"states"`
+		RefundsCreated     int            `json:"refundsCreated"`
+		ChargebacksCreated int            `json:"chargebacksCreated"`
+		GatewayRequests    int            `json:"gatewayRequests"`
+		IdempotentReplays  int            `json:"idempotentReplays"`
+		DoubleRefunds      int            `json:"doubleRefunds"`
+		Lost               int            `json:"lost"`
+		Reviews            int            `json:"reviews"`
+		Workitems          int            `json:"workitems"`
+	} `json:"outcomes"`
+	Decisions struct {
+		Sent        int            `json:"sent"`
+		ByKind      map[string]int `json:"byKind"`
+		RepeatedIDs int            `json:"repeatedDecisionIds"`
+		FourEyes    int            `json:"fourEyesAttempts"`
+		Stale       int            `json:"staleDecisions"`
+		Answers     map[string]int `json:"answers"`
+		LeftWaiting int            `json:"leftAwaitingReview"`
+		SettleTimes []string       `json:"settleTimes"`
+	} `json:"decisions"`
+	Latency struct {
+		Completed durations `json:"toCompleted"`
+		Review    durations `json:"toFinanceReview"`
+	} `json:"latency"`
+	Scan struct {
+		HistoryEvents int       `json:"historyEvents"`
+		HistoryBytes  int       `json:"historyBytes"`
+		LogBytes      int       `json:"logBytes"`
+		Findings      []finding `json:"findings"`
+	} `json:"scan"`
+	Violations []string `json:"violations"`
+}
+
+// settings is the configuration a report was produced with.
+type settings struct {
+	N                int     `json:"n"`
+	Clients          int     `json:"clients"`
+	Seed             uint64  `json:"seed"`
+	GatewayTimeout   string  `json:"gatewayTimeout"`
+	RetryWindow      string  `json:"retryWindow"`
+	ReviewReminder   string  `json:"reviewReminder"`
+	Fault5xx         float64 `json:"fault5xx"`
+	Fault429         float64 `json:"fault429"`
+	FaultHang        float64 `json:"faultHang"`
+	HangFor          string  `json:"hangFor"`
+	Fault422         float64 `json:"fault422"`
+	TokenExpireEvery int     `json:"tokenExpireEvery"`
+	GenesysFault5xx  float64 `json:"genesysFault5xx"`
+	BreakIdempotency bool    `json:"breakIdempotency"`
+}
+
+// durations summarises times from the first post to an outcome.
+type durations struct {
+	N   int    `json:"n"`
+	P50 string `json:"p50"`
+	P99 string `json:"p99"`
+	Max string `json:"max"`
+}
+
+func summarize(ds []time.Duration) durations {
+	if len(ds) == 0 {
+		return durations{}
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	at := func(q float64) string {
+		i := int(q*float64(len(ds))+0.999999) - 1
+		return ds[max(0, min(i, len(ds)-1))].Round(10 * time.Millisecond).String()
+	}
+	return durations{N: len(ds), P50: at(0.50), P99: at(0.99), Max: at(1)}
+}
+
+// report runs the checks and fills in the table.
+func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
+	v := r.verify(f)
+	rep := &Report{Started: r.started, Duration: took.Round(time.Second).String(), Seconds: took.Seconds(), Dir: dir}
+	c := r.cfg
+	rep.Settings = settings{N: c.N, Clients: c.Clients, Seed: r.seed, GatewayTimeout: c.GatewayTimeout.String(), RetryWindow: c.RetryWindow.String(),
+		ReviewReminder: c.ReviewReminder.String(), Fault5xx: c.Fault5xx, Fault429: c.Fault429, FaultHang: c.FaultHang, HangFor: c.HangFor.String(),
+		Fault422: c.Fault422, TokenExpireEvery: c.TokenExpireEvery, GenesysFault5xx: c.GenesysFault5xx, BreakIdempotency: c.BreakIdempotency}
+
+	d := &rep.Dispositions
+	d.ByClass, d.DuplicatesByKind = map[string]int{}, map[string]int{}
+	for _, t := range r.plan.Txns {
+		d.ByClass[string(t.Class)]++
+	}
+	d.Transactions = len(r.plan.Txns)
+	d.StreamTook = r.streamTook.Round(time.Millisecond).String()
+	if r.streamTook > 0 {
+		d.PostsPerSecond = float64(r.streamSent) / r.streamTook.Seconds()
+	}
+	wh := &rep.Webhooks
+	wh.Answers = map[string]int{}
+	for _, dl := range r.sent.all() {
+		d.Sent++
+		if dl.Post.Dup != dupNone {
+			d.Duplicates++
+			d.DuplicatesByKind[string(dl.Post.Dup)]++
+		}
+		wh.Attempts += dl.Attempts
+		wh.Retried503 += dl.Unavailable
+		wh.RetriedConnection += dl.ConnErrors
+		if dl.GaveUp {
+			wh.GaveUp++
+			continue
+		}
+		wh.Answers[answerLabel(dl.Final)]++
+	}
+
+	rep.GatewayFaults, rep.GenesysFaults = map[string]int{}, map[string]int{}
+	for kind, n := range f.ledger.Stats.Faults {
+		if strings.HasPrefix(kind, "genesys_") {
+			rep.GenesysFaults[strings.TrimPrefix(kind, "genesys_")] += n
+		} else {
+			rep.GatewayFaults[kind] += n
+		}
+	}
+	rep.Crashes = r.crashes
+
+	o := &rep.Outcomes
+	o.Workflows = len(f.executions)
+	o.States = map[string]int{}
+	for s, n := range v.states {
+		o.States[string(s)] = n
+	}
+	o.RefundsCreated, o.ChargebacksCreated = f.ledger.Summary.RefundsCreated, f.ledger.Summary.ChargebacksCreated
+	for _, subs := range []map[string]submission{f.ledger.Refunds, f.ledger.Chargebacks} {
+		for _, s := range subs {
+			o.GatewayRequests += s.Requests
+			o.IdempotentReplays += s.Replays
+		}
+	}
+	o.DoubleRefunds, o.Lost, o.Reviews, o.Workitems = len(v.doubles), len(v.lost), v.reviews, v.workitems
+
+	dc := &rep.Decisions
+	dc.ByKind, dc.Answers = map[string]int{}, map[string]int{}
+	for _, x := range r.decisions {
+		dc.Sent++
+		switch {
+		case x.FourEyes:
+			dc.FourEyes++
+		case x.Stale:
+			dc.Stale++
+		case x.Copy != "":
+			dc.RepeatedIDs++
+		default:
+			dc.ByKind[x.Kind]++
+		}
+		dc.Answers[fmt.Sprintf("%d", x.Code)]++
+	}
+	dc.LeftWaiting = v.states[remediation.StateAwaitingReview]
+	for _, rs := range r.rests {
+		dc.SettleTimes = append(dc.SettleTimes, rs.Took.Round(time.Second).String())
+	}
+
+	rep.Latency.Completed = summarize(v.toComplete)
+	rep.Latency.Review = summarize(v.toReview)
+	for _, h := range f.histories {
+		rep.Scan.HistoryEvents += h.Events
+		rep.Scan.HistoryBytes += h.Bytes
+		rep.Scan.Findings = append(rep.Scan.Findings, h.Findings...)
+	}
+	rep.Scan.LogBytes = f.logBytes
+	rep.Scan.Findings = append(rep.Scan.Findings, f.logFindings...)
+	rep.Violations = v.violations
+	rep.Result = "PASS"
+	if len(rep.Violations) > 0 {
+		rep.Result = "FAIL"
+	}
+	return rep
+}
+
+func answerLabel(a answer) string {
+	switch {
+	case a.Code == http.StatusAccepted:
+		return "202 " + a.Status
+	case a.Status != "":
+		return fmt.Sprintf("%d %s", a.Code, a.Status)
+	default:
+		return fmt.Sprintf("%d", a.Code)
+	}
+}
+
+// Print writes the table.
+func (rep *Report) Print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(label, format string, args ...any) {
+		fmt.Fprintf(tw, "%s\t%s\n", label, fmt.Sprintf(format, args...))
+	}
+	s := rep.Settings
+	row("Refundflow chaos run", "%s  (N=%d, %d clients, seed %d, %s)", rep.Result, s.N, s.Clients, s.Seed, rep.Duration)
+	row("  run directory", "%s", rep.Dir)
+	row("  worker", "gateway timeout %s, retry window %s, review reminder %s", s.GatewayTimeout, s.RetryWindow, s.ReviewReminder)
+	if s.BreakIdempotency {
+		row("  SABOTAGE", "the gateway ignores the Idempotency-Key")
+	}
+	d := rep.Dispositions
+	row("dispositions sent", "%d (main stream answered in %s)", d.Sent, d.StreamTook)
+	row("  transactions", "%d (%s)", d.Transactions, counts(d.ByClass))
+	row("  duplicates", "%d (%s)", d.Duplicates, counts(d.DuplicatesByKind))
+	wh := rep.Webhooks
+	row("  answers", "%s", counts(wh.Answers))
+	row("  retried like Genesys", "503 x%d, connection errors x%d, gave up %d", wh.Retried503, wh.RetriedConnection, wh.GaveUp)
+	row("gateway faults injected", "%s", counts(rep.GatewayFaults))
+	row("Genesys faults injected", "%s", counts(rep.GenesysFaults))
+	crashes := map[string]int{}
+	for _, c := range rep.Crashes {
+		if c.Error == "" {
+			crashes[c.Target+" SIGKILL"]++
+		}
+	}
+	row("crashes survived", "%d (%s)", len(rep.Crashes), counts(crashes))
+	o := rep.Outcomes
+	row("workflows", "%d (%s)", o.Workflows, counts(o.States))
+	row("refunds created", "%d", o.RefundsCreated)
+	row("chargebacks created", "%d", o.ChargebacksCreated)
+	row("  gateway requests", "%d, of them idempotent replays %d", o.GatewayRequests, o.IdempotentReplays)
+	row("double refunds", "%d", o.DoubleRefunds)
+	row("lost", "%d", o.Lost)
+	row("reviews", "%d (workitems %d)", o.Reviews, o.Workitems)
+	dc := rep.Decisions
+	row("decisions", "%d sent (%s; repeated decisionIds %d, four-eyes attempts %d, stale %d); answers %s; left waiting %d",
+		dc.Sent, counts(dc.ByKind), dc.RepeatedIDs, dc.FourEyes, dc.Stale, counts(dc.Answers), dc.LeftWaiting)
+	l := rep.Latency
+	row("time to Completed", "p50 %s, p99 %s, max %s (n=%d, first post to workflow closed, no review)", l.Completed.P50, l.Completed.P99, l.Completed.Max, l.Completed.N)
+	row("time to finance review", "p50 %s, p99 %s, max %s (n=%d, first post to workitem)", l.Review.P50, l.Review.P99, l.Review.Max, l.Review.N)
+	sc := rep.Scan
+	row("secrets / card numbers found", "%d (in %d history events, %.1f MB; %.1f MB of logs)", len(sc.Findings), sc.HistoryEvents, float64(sc.HistoryBytes)/1e6, float64(sc.LogBytes)/1e6)
+	row("violations", "%d", len(rep.Violations))
+	_ = tw.Flush()
+	for i, v := range rep.Violations {
+		if i == 40 {
+			fmt.Fprintf(w, "  ... and %d more (report.json has them all)\n", len(rep.Violations)-i)
+			break
+		}
+		fmt.Fprintf(w, "  VIOLATION %s\n", v)
+	}
+}
+
+// counts renders a map as "k1 n1, k2 n2", largest first.
+func counts(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool {
+		if m[ks[i]] != m[ks[j]] {
+			return m[ks[i]] > m[ks[j]]
+		}
+		return ks[i] < ks[j]
+	})
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}

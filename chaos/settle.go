@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/refundflow/refundflow/internal/remediation"
+)
+
+// rest is where the workflows stand once nothing moves by itself any more.
+type rest struct {
+	// Reviews are the running workflows awaiting a decision, finance ops told.
+	Reviews []string
+	// Settled is false when the timeout came first; Busy then says who was
+	// still moving (the checks report them).
+	Settled bool
+	Busy    []string
+	Took    time.Duration
+}
+
+// settle waits until every workflow is at rest: closed, or awaiting review
+// with finance ops told (a workitem exists). want is how many workflows
+// there must be, so a start that visibility has not shown yet is waited for.
+func (w *world) settle(ctx context.Context, what string, want int, timeout time.Duration, progress io.Writer) (rest, error) {
+	start := time.Now()
+	deadline := start.Add(timeout)
+	told := map[string]bool{}
+	lastReport := time.Time{}
+	for {
+		running, err := w.listExecutions(ctx, "ExecutionStatus = 'Running'")
+		if err != nil {
+			// The server may be restarting; keep trying until the deadline.
+			if time.Now().After(deadline) {
+				return rest{}, err
+			}
+			time.Sleep(time.Second)
+			continue
+		}
+		var busy, untold, reviews []string
+		for _, e := range running {
+			switch {
+			case e.State != string(remediation.StateAwaitingReview):
+				busy = append(busy, e.WorkflowID)
+			case told[e.WorkflowID]:
+				reviews = append(reviews, e.WorkflowID)
+			default:
+				untold = append(untold, e.WorkflowID)
+			}
+		}
+		if len(busy) == 0 && len(untold) > 0 {
+			statuses, _ := w.queryAll(ctx, untold)
+			untold = untold[:0]
+			for id, st := range statuses {
+				if st.State == remediation.StateAwaitingReview && st.Escalation != "" {
+					told[id] = true
+					reviews = append(reviews, id)
+				}
+			}
+			for _, e := range running {
+				if e.State == string(remediation.StateAwaitingReview) && !told[e.WorkflowID] {
+					untold = append(untold, e.WorkflowID)
+				}
+			}
+		}
+		total := -1
+		if len(busy) == 0 && len(untold) == 0 {
+			all, err := w.listExecutions(ctx, "")
+			if err == nil {
+				total = len(all)
+			}
+			if total >= want {
+				sort.Strings(reviews)
+				r := rest{Reviews: reviews, Settled: true, Took: time.Since(start)}
+				fmt.Fprintf(progress, "  %s: at rest after %s: %d workflows, %d awaiting review\n", what, r.Took.Round(time.Second), total, len(reviews))
+				return r, nil
+			}
+		}
+		if time.Since(lastReport) > 5*time.Second {
+			fmt.Fprintf(progress, "  %s: %d running (%d busy, %d in review, %d of them not yet escalated)\n", what, len(running), len(busy), len(running)-len(busy), len(untold))
+			lastReport = time.Now()
+		}
+		if time.Now().After(deadline) {
+			sort.Strings(busy)
+			fmt.Fprintf(progress, "  %s: NOT at rest after %s: %d busy, %d reviews not escalated, %d of %d workflows visible\n", what, timeout, len(busy), len(untold), total, want)
+			return rest{Reviews: reviews, Busy: append(busy, untold...), Took: time.Since(start)}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return rest{}, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}

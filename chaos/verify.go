@@ -1,0 +1,404 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/refundflow/refundflow/internal/remediation"
+)
+
+// verdict is what the checks found, transaction by transaction.
+type verdict struct {
+	violations []string
+	// doubles are transactions with more than one refund or chargeback.
+	doubles map[string]bool
+	// lost are transactions whose money the system cannot account for: a
+	// webhook never answered, no workflow, a workflow stuck or ended
+	// outside the four allowed states, Completed without a refund at the
+	// gateway, or a refund at the gateway the workflow does not know of.
+	lost map[string]bool
+
+	states     map[remediation.State]int
+	reviews    int
+	workitems  int
+	toComplete []time.Duration
+	toReview   []time.Duration
+}
+
+func (v *verdict) fail(txn, format string, args ...any) {
+	v.violations = append(v.violations, txn+": "+fmt.Sprintf(format, args...))
+}
+
+func (v *verdict) lose(txn, format string, args ...any) {
+	v.lost[txn] = true
+	v.fail(txn, format, args...)
+}
+
+// txnView is everything known about one transaction.
+type txnView struct {
+	plan       *txnPlan
+	deliveries []delivery
+	decisions  []decision
+	runs       []execution
+	money      *money
+}
+
+// verify runs every check of issue 6 over the facts.
+func (r *runner) verify(f *facts) *verdict {
+	v := &verdict{doubles: map[string]bool{}, lost: map[string]bool{}, states: map[remediation.State]int{}}
+	views := map[string]*txnView{}
+	for _, t := range r.plan.Txns {
+		views[t.ID] = &txnView{plan: t, money: &money{}}
+	}
+	for _, d := range r.sent.all() {
+		views[d.Post.Txn.ID].deliveries = append(views[d.Post.Txn.ID].deliveries, d)
+	}
+	for _, d := range r.decisions {
+		views[d.Txn].decisions = append(views[d.Txn].decisions, d)
+	}
+	for _, e := range f.executions {
+		txn := strings.TrimPrefix(e.WorkflowID, remediation.WorkflowIDPrefix)
+		view := views[txn]
+		if view == nil {
+			v.fail(e.WorkflowID, "a workflow for a transaction that was never posted")
+			continue
+		}
+		view.runs = append(view.runs, e)
+	}
+	for txn, m := range f.ledger.byTransaction() {
+		if view := views[txn]; view != nil {
+			view.money = m
+		} else if m.Creations > 0 || m.Workitems > 0 {
+			v.fail(txn, "the gateway or Genesys saw a transaction that was never posted")
+		}
+	}
+	ids := make([]string, 0, len(views))
+	for id := range views {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		view := views[id]
+		if view.plan.Class.financial() {
+			r.checkFinancial(v, f, view)
+		} else {
+			checkRefused(v, view)
+		}
+	}
+	checkGlobal(v, f, r.crashes)
+	return v
+}
+
+// checkRefused: a card-data post is refused with 422 and a non-financial
+// code is ignored; neither may leave a workflow or reach the gateway.
+func checkRefused(v *verdict, view *txnView) {
+	t := view.plan
+	for _, d := range view.deliveries {
+		switch {
+		case d.GaveUp:
+			v.fail(t.ID, "webhook never answered: %s", d.LastError)
+		case t.Class == classCardData && d.Final.Code != http.StatusUnprocessableEntity:
+			v.fail(t.ID, "a disposition with a card number (in %s) was answered %d, not 422", t.PANField, d.Final.Code)
+		case t.Class == classIgnored && (d.Final.Code != http.StatusOK || d.Final.Status != "ignored"):
+			v.fail(t.ID, "a non-financial disposition was answered %d %q, not 200 ignored", d.Final.Code, d.Final.Status)
+		}
+	}
+	if len(view.runs) > 0 {
+		v.fail(t.ID, "%s disposition has %d workflows, want none", t.Class, len(view.runs))
+	}
+	if view.money.Creations > 0 || view.money.Workitems > 0 {
+		v.fail(t.ID, "%s disposition reached the gateway or Genesys", t.Class)
+	}
+}
+
+// checkFinancial: exactly one workflow, at rest in an allowed state, that
+// accounts for every accepted webhook and for every cent at the gateway.
+func (r *runner) checkFinancial(v *verdict, f *facts, view *txnView) {
+	t := view.plan
+	started, accepted := 0, 0
+	codes := map[string]bool{}
+	var firstSent time.Time
+	for _, d := range view.deliveries {
+		if firstSent.IsZero() || d.Sent.Before(firstSent) {
+			firstSent = d.Sent
+		}
+		switch {
+		case d.GaveUp:
+			v.lose(t.ID, "webhook (%s) never answered after %d attempts: %s", d.Post.Code, d.Attempts, d.LastError)
+		case d.Final.Code == http.StatusAccepted && d.Final.Status == "started":
+			started++
+			accepted++
+			codes[d.Post.Code] = true
+		case d.Final.Code == http.StatusOK && d.Final.Status == "duplicate":
+			accepted++
+			codes[d.Post.Code] = true
+		default:
+			v.fail(t.ID, "webhook (%s) answered %d %q %s", d.Post.Code, d.Final.Code, d.Final.Status, d.Final.Error)
+		}
+	}
+	if started > 1 {
+		v.fail(t.ID, "answered 202 started %d times", started)
+	}
+	if accepted == 0 {
+		v.lose(t.ID, "no webhook was accepted")
+		return
+	}
+	if len(view.runs) != 1 {
+		v.lose(t.ID, "%d workflows, want exactly one", len(view.runs))
+		if len(view.runs) == 0 {
+			return
+		}
+	}
+	run := view.runs[0]
+	for _, d := range view.deliveries {
+		if d.Final.RunID != "" && d.Final.RunID != run.RunID {
+			v.fail(t.ID, "a webhook was answered with run %s, but the workflow's run is %s", d.Final.RunID, run.RunID)
+		}
+	}
+	if run.TransactionID != t.ID {
+		v.fail(t.ID, "TransactionId search attribute is %q", run.TransactionID)
+	}
+	h := f.histories[run.RunID]
+	st, ok := r.statusOf(v, f, t.ID, run, h)
+	if !ok {
+		return
+	}
+	v.states[st.State]++
+	r.checkState(v, t, run, st)
+	if !codeAllows(codes, st.Action) {
+		v.fail(t.ID, "the workflow's action is %s, but the accepted codes were %v", st.Action, keys(codes))
+	}
+	checkMoney(v, t.ID, st, view.money)
+	reviewed := h.Escalations > 0 || st.State == remediation.StateAwaitingReview
+	checkReview(v, t, st, view.money, reviewed)
+	checkGenesysTold(v, t.ID, run, st, view.money)
+	checkDecisions(v, t.ID, st, view.decisions)
+
+	switch {
+	case reviewed && !h.FirstEscalated.IsZero():
+		v.toReview = append(v.toReview, h.FirstEscalated.Sub(firstSent))
+	case st.State == remediation.StateCompleted && !reviewed:
+		v.toComplete = append(v.toComplete, h.Closed.Sub(firstSent))
+	}
+}
+
+// statusOf is the workflow's status: its result when it has closed, the
+// status query while it runs.
+func (r *runner) statusOf(v *verdict, f *facts, txn string, run execution, h history) (remediation.Status, bool) {
+	if run.running() {
+		st, ok := f.running[run.WorkflowID]
+		if !ok {
+			v.lose(txn, "running, and the status query failed: %v", f.queryErrors[run.WorkflowID])
+		}
+		return st, ok
+	}
+	if h.Result == nil {
+		v.lose(txn, "closed as %s without a result", h.CloseEvent)
+		return remediation.Status{}, false
+	}
+	return *h.Result, true
+}
+
+// checkState: closed means Completed, Rejected or ResolvedManually;
+// running means AwaitingReview with finance ops told. Anything else is
+// stuck, which for money is as bad as lost.
+func (r *runner) checkState(v *verdict, t *txnPlan, run execution, st remediation.Status) {
+	if run.running() {
+		if st.State != remediation.StateAwaitingReview {
+			v.lose(t.ID, "still running in state %s at the end of the run (last error: %s)", st.State, st.LastError)
+		} else if st.Escalation == "" {
+			v.fail(t.ID, "awaiting review, but finance ops were never told (%v)", st.WritebackErrors)
+		}
+		return
+	}
+	if !st.State.Terminal() {
+		v.lose(t.ID, "closed in state %s", st.State)
+	}
+	if (t.Class == classEscalation || t.Class == classBadAmount) && st.Attempts > 0 && !slices.ContainsFunc(st.Decisions, func(d remediation.DecisionRecord) bool {
+		return d.Outcome == remediation.OutcomeApplied && d.Decision.Decision == remediation.DecisionApprove
+	}) {
+		v.fail(t.ID, "%s went to the gateway without an approval", t.Class)
+	}
+}
+
+// checkMoney: at most one refund or chargeback per transaction; exactly one,
+// of the workflow's kind and with its reference, when it says Completed;
+// none otherwise (a rejected one above all).
+func checkMoney(v *verdict, txn string, st remediation.Status, m *money) {
+	if m.Creations > 1 {
+		v.doubles[txn] = true
+		v.fail(txn, "DOUBLE REFUND: the gateway created %d (%v, %v)", m.Creations, m.Kinds, m.References)
+		return
+	}
+	if st.State != remediation.StateCompleted {
+		if m.Creations > 0 {
+			v.lose(txn, "the gateway created a %s (%s), but the workflow says %s", m.Kinds[0], m.References[0], st.State)
+		}
+		return
+	}
+	if m.Creations == 0 {
+		v.lose(txn, "Completed (reference %q), but the gateway created nothing", st.GatewayReference)
+		return
+	}
+	want := string(st.Action)
+	if st.Action == remediation.ActionReview {
+		want = string(remediation.ActionRefund) // an approved review is a refund
+	}
+	if m.Kinds[0] != want {
+		v.fail(txn, "the workflow's action is %s, the gateway created a %s", st.Action, m.Kinds[0])
+	}
+	if st.GatewayReference != m.References[0] {
+		v.fail(txn, "gateway reference %q in the workflow, %q at the gateway", st.GatewayReference, m.References[0])
+	}
+}
+
+// checkReview: every transaction that was ever in review has exactly one
+// workitem; no other has any. Escalations and unusable amounts always go
+// to review.
+func checkReview(v *verdict, t *txnPlan, st remediation.Status, m *money, reviewed bool) {
+	if reviewed {
+		v.reviews++
+		if m.Workitems != 1 {
+			v.fail(t.ID, "was in review and has %d workitems, want exactly one", m.Workitems)
+		}
+	} else if m.Workitems != 0 {
+		v.fail(t.ID, "was never in review, yet has %d workitems", m.Workitems)
+	}
+	v.workitems += m.Workitems
+	if (t.Class == classEscalation || t.Class == classBadAmount) && !reviewed {
+		v.fail(t.ID, "%s never went to finance review (state %s)", t.Class, st.State)
+	}
+}
+
+// checkGenesysTold: a closed workflow told Genesys its outcome, or
+// recorded why it could not. No silent endings.
+func checkGenesysTold(v *verdict, txn string, run execution, st remediation.Status, m *money) {
+	if run.running() {
+		return
+	}
+	want := map[remediation.State]string{
+		remediation.StateCompleted:        remediation.RefundStatusCompleted,
+		remediation.StateRejected:         remediation.RefundStatusRejected,
+		remediation.StateResolvedManually: remediation.RefundStatusResolvedManually,
+	}[st.State]
+	if m.LastRefundStatus != want && len(st.WritebackErrors) == 0 {
+		v.fail(txn, "ended %s, but Genesys was last told %q and no write-back error is recorded", st.State, m.LastRefundStatus)
+	}
+}
+
+// checkDecisions: a decisionId is applied at most once; the agent's own
+// approval is refused; a stale decision gets 409; a first decision that
+// was sent (202) decided the outcome.
+func checkDecisions(v *verdict, txn string, st remediation.Status, sent []decision) {
+	applied := map[string]int{}
+	outcome := map[string]string{}
+	for _, rec := range st.Decisions {
+		if rec.Outcome == remediation.OutcomeApplied {
+			applied[rec.DecisionID]++
+		}
+		if outcome[rec.DecisionID] == "" {
+			outcome[rec.DecisionID] = rec.Outcome
+		}
+	}
+	for id, n := range applied {
+		if n > 1 {
+			v.fail(txn, "decision %s applied %d times", id, n)
+		}
+	}
+	// A decision and its repeats share a decisionId; whichever reached the
+	// starter first may be the one answered 202, the other 409 once the
+	// workflow has moved on.
+	accepted := map[string]bool{}
+	kinds := map[string]string{}
+	for _, d := range sent {
+		switch {
+		case d.GaveUp:
+			v.fail(txn, "decision %s never answered: %s", d.DecisionID, d.Error)
+		case d.Stale:
+			if d.Code != http.StatusConflict {
+				v.fail(txn, "a decision for a transaction not in review was answered %d, not 409", d.Code)
+			}
+		case d.FourEyes:
+			if d.Code == http.StatusAccepted && outcome[d.DecisionID] != remediation.OutcomeRefused {
+				v.fail(txn, "the agent's own approval %s was %q, not refused", d.DecisionID, outcome[d.DecisionID])
+			}
+		default:
+			kinds[d.DecisionID] = d.Kind
+			switch d.Code {
+			case http.StatusAccepted:
+				accepted[d.DecisionID] = true
+			case http.StatusConflict:
+			default:
+				v.fail(txn, "decision %s answered %d: %s", d.DecisionID, d.Code, d.Error)
+			}
+		}
+	}
+	for id, kind := range kinds {
+		if !accepted[id] {
+			v.fail(txn, "decision %s (%s) was never accepted by the finance API", id, kind)
+			continue
+		}
+		wantState := map[string][]remediation.State{
+			remediation.DecisionApprove:  {remediation.StateCompleted, remediation.StateAwaitingReview},
+			remediation.DecisionReject:   {remediation.StateRejected},
+			remediation.DecisionResolved: {remediation.StateResolvedManually},
+		}[kind]
+		if !slices.Contains(wantState, st.State) || applied[id] != 1 {
+			v.fail(txn, "decision %s (%s) accepted, but the workflow is %s with it applied %d times", id, kind, st.State, applied[id])
+		}
+	}
+}
+
+// checkGlobal: the ledger's own summary, card data at the gateway, the
+// scans, and every crash recovered.
+func checkGlobal(v *verdict, f *facts, crashes []crash) {
+	for _, txn := range f.ledger.Summary.MultipleCreations {
+		if !v.doubles[txn] {
+			v.doubles[txn] = true
+			v.fail(txn, "DOUBLE REFUND in the ledger summary")
+		}
+	}
+	if n := f.ledger.Stats.CardDataSeen; n > 0 {
+		v.fail("gateway", "received %d requests holding card-number-shaped data", n)
+	}
+	for _, h := range f.histories {
+		for _, fd := range h.Findings {
+			v.fail(fd.Where, "%s", fd.What)
+		}
+	}
+	for _, fd := range f.logFindings {
+		v.fail(fd.Where, "%s", fd.What)
+	}
+	for _, c := range crashes {
+		if c.Error != "" {
+			v.fail(c.Target, "did not come back after its crash: %s", c.Error)
+		}
+	}
+}
+
+// codeAllows reports whether the workflow's action fits a code that was
+// accepted for the transaction.
+func codeAllows(codes map[string]bool, a remediation.Action) bool {
+	switch a {
+	case remediation.ActionRefund:
+		return codes[codeRefund]
+	case remediation.ActionChargeback:
+		return codes[codeChargeback]
+	case remediation.ActionReview:
+		return codes[codeEscalation]
+	}
+	return false
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
