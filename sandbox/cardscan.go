@@ -36,14 +36,15 @@ func (s *Server) screenCardData(next http.Handler) http.Handler {
 
 // containsCardNumber finds a run of 13 to 19 digits, single spaces or dashes
 // allowed between them, that passes the Luhn check and stands on its own:
-// digits glued to a letter belong to an identifier (a gateway reference such
-// as rf_8134843355956555a7c58dbb), and counting those would make the
-// counter fire on ids by chance.
+// digits glued to a letter, directly or by a dash, belong to an identifier
+// (a gateway reference such as rf_8134843355956555a7c58dbb, a UUID's last
+// groups), and counting those would make the counter fire on ids by chance.
 func containsCardNumber(b []byte) bool {
 	var digits []byte
 	glued := false
-	flush := func(next byte) bool {
-		ok := !glued && !isLetter(next) && len(digits) >= 13 && len(digits) <= 19 && luhnValid(digits)
+	flush := func(at int) bool {
+		after := at < len(b) && (isLetter(b[at]) || b[at] == '-' && at+1 < len(b) && isLetter(b[at+1]))
+		ok := !glued && !after && len(digits) >= 13 && len(digits) <= 19 && luhnValid(digits)
 		digits = digits[:0]
 		return ok
 	}
@@ -52,18 +53,18 @@ func containsCardNumber(b []byte) bool {
 		switch {
 		case c >= '0' && c <= '9':
 			if len(digits) == 0 {
-				glued = i > 0 && isLetter(b[i-1])
+				glued = i > 0 && (isLetter(b[i-1]) || b[i-1] == '-' && i > 1 && isLetter(b[i-2]))
 			}
 			digits = append(digits, c)
 		case (c == ' ' || c == '-') && len(digits) > 0 && i+1 < len(b) && b[i+1] >= '0' && b[i+1] <= '9':
 			// a separator inside a number
 		default:
-			if flush(c) {
+			if flush(i) {
 				return true
 			}
 		}
 	}
-	return flush(0)
+	return flush(len(b))
 }
 
 func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }

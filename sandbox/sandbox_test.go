@@ -580,17 +580,19 @@ func TestLedgerHoldsNoCredentialsAndFlagsCardData(t *testing.T) {
 func TestContainsCardNumber(t *testing.T) {
 	t.Parallel()
 	for s, want := range map[string]bool{
-		`{"n":"4111111111111111"}`:        true,
-		`{"n":"4111-1111-1111-1111"}`:     true,
-		`{"n":"4111 1111 1111 1112"}`:     false, // Luhn fails
-		`{"n":"411111111111"}`:            false, // 12 digits
-		`{"t":"2026-11-25T09:00:00Z"}`:    false,
-		`{"id":"tok_visa_1234"}`:          false,
-		`{"amount":49.99}`:                false,
-		`{"n":"41111111111111111111111"}`: false, // 23 digits: not a card number
-		`{"r":"rf_4111111111111111abc"}`:  false, // inside an identifier
-		`{"r":"rf_4111111111111111"}`:     true,  // after an underscore it stands alone
-		`{"n":"card 4111111111111111."}`:  true,
+		`{"n":"4111111111111111"}`:                      true,
+		`{"n":"4111-1111-1111-1111"}`:                   true,
+		`{"n":"4111 1111 1111 1112"}`:                   false, // Luhn fails
+		`{"n":"411111111111"}`:                          false, // 12 digits
+		`{"t":"2026-11-25T09:00:00Z"}`:                  false,
+		`{"id":"tok_visa_1234"}`:                        false,
+		`{"amount":49.99}`:                              false,
+		`{"n":"41111111111111111111111"}`:               false, // 23 digits: not a card number
+		`{"r":"rf_4111111111111111abc"}`:                false, // inside an identifier
+		`{"r":"rf_4111111111111111"}`:                   true,  // after an underscore it stands alone
+		`{"n":"card 4111111111111111."}`:                true,
+		`{"id":"01a211bd-7ab2-710b-8489-048743255756"}`: false, // a UUID's last groups
+		`{"id":"8489-048743255756"}`:                    true,
 	} {
 		if got := containsCardNumber([]byte(s)); got != want {
 			t.Errorf("containsCardNumber(%s) = %v, want %v", s, got, want)
