@@ -143,6 +143,9 @@ func TestCardNumbersStandAlone(t *testing.T) {
 		`"4111111111111112"`:                     0, // Luhn fails
 		`"2026-11-25T08:00:00.123456789Z"`:       0,
 		"\x12\x104111111111111111\x1a":           1, // inside raw proto bytes
+		`card 4111 1111 1111 1111 thanks`:        1,
+		`"01a211bd-7ab2-710b-8489-048743255756"`: 0, // a run ID's last groups, Luhn-valid by chance
+		`"8489-048743255756"`:                    1, // the same digits alone
 		`"ab12cd34-1234-4111-1111-111111111111"`: 0,
 	} {
 		if got := len(cardNumbers([]byte(text))); got != want {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // decision is one request to the finance API and its answer.
@@ -22,10 +23,12 @@ type decision struct {
 	// must refuse it.
 	FourEyes bool `json:"fourEyes,omitempty"`
 	// Stale is sent to a transaction that is not in review: 409.
-	Stale  bool   `json:"stale,omitempty"`
-	Code   int    `json:"code"`
-	GaveUp bool   `json:"gaveUp,omitempty"`
-	Error  string `json:"error,omitempty"`
+	Stale bool `json:"stale,omitempty"`
+	Code  int  `json:"code"`
+	// Answered is when the finance API answered.
+	Answered time.Time `json:"answered"`
+	GaveUp   bool      `json:"gaveUp,omitempty"`
+	Error    string    `json:"error,omitempty"`
 }
 
 // planDecisions decides, for each review, what finance ops do: approve
@@ -105,7 +108,7 @@ func (r *runner) sendDecision(ctx context.Context, d decision) decision {
 		d.GaveUp, d.Error = true, err.Error()
 		return d
 	}
-	d.Code = a.code
+	d.Code, d.Answered = a.code, time.Now()
 	if a.code != http.StatusAccepted {
 		d.Error = string(a.body)
 	}

@@ -69,6 +69,7 @@ type Report struct {
 	Latency struct {
 		Completed durations `json:"toCompleted"`
 		Review    durations `json:"toFinanceReview"`
+		Decision  durations `json:"decisionToApplied"`
 	} `json:"latency"`
 	Scan struct {
 		HistoryEvents int       `json:"historyEvents"`
@@ -202,6 +203,7 @@ func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
 
 	rep.Latency.Completed = summarize(v.toComplete)
 	rep.Latency.Review = summarize(v.toReview)
+	rep.Latency.Decision = summarize(v.toApply)
 	for _, h := range f.histories {
 		rep.Scan.HistoryEvents += h.Events
 		rep.Scan.HistoryBytes += h.Bytes
@@ -271,6 +273,7 @@ func (rep *Report) Print(w io.Writer) {
 	l := rep.Latency
 	row("time to Completed", "p50 %s, p99 %s, max %s (n=%d, first post to workflow closed, no review)", l.Completed.P50, l.Completed.P99, l.Completed.Max, l.Completed.N)
 	row("time to finance review", "p50 %s, p99 %s, max %s (n=%d, first post to workitem)", l.Review.P50, l.Review.P99, l.Review.Max, l.Review.N)
+	row("time to take a decision", "p50 %s, p99 %s, max %s (n=%d, finance API's 202 to the workflow recording it; whole seconds)", l.Decision.P50, l.Decision.P99, l.Decision.Max, l.Decision.N)
 	sc := rep.Scan
 	row("secrets / card numbers found", "%d (in %d history events, %.1f MB; %.1f MB of logs)", len(sc.Findings), sc.HistoryEvents, float64(sc.HistoryBytes)/1e6, float64(sc.LogBytes)/1e6)
 	row("violations", "%d", len(rep.Violations))

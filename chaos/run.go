@@ -72,7 +72,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		return nil, err
 	}
 	want := r.acceptedTransactions()
-	after, err := w.settle(ctx, "after the stream", want, cfg.SettleTimeout, progress)
+	after, err := w.settle(ctx, "after the stream", want, nil, cfg.SettleTimeout, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if err := r.decide(ctx, after.Reviews); err != nil {
 		return nil, err
 	}
-	final, err := w.settle(ctx, "after the decisions", want, cfg.SettleTimeout, progress)
+	final, err := w.settle(ctx, "after the decisions", want, r.acceptedDecisions(), cfg.SettleTimeout, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +143,19 @@ func (r *runner) acceptedTransactions() int {
 		}
 	}
 	return len(accepted)
+}
+
+// acceptedDecisions maps each workflow to the decisionIds the finance API
+// answered 202 for.
+func (r *runner) acceptedDecisions() map[string][]string {
+	out := map[string][]string{}
+	for _, d := range r.decisions {
+		if d.Code == 202 {
+			id := remediation.WorkflowID(d.Txn)
+			out[id] = append(out[id], d.DecisionID)
+		}
+	}
+	return out
 }
 
 // decide plays finance ops on the reviews at rest, with the decision

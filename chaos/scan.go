@@ -78,9 +78,11 @@ func (s *scanner) scanFile(path string, generic bool) ([]finding, int, error) {
 }
 
 // cardNumbers finds card numbers standing on their own: a run of digits,
-// spaces and dashes with 13 to 19 digits, bounded by characters that are
-// neither letters nor digits, that pci recognises as a card number. The
-// bounds keep hex identifiers (rf_..., UUIDs) from matching by chance.
+// spaces and dashes with 13 to 19 digits, not glued to an identifier, that
+// pci recognises as a card number. Glued means a letter or digit right
+// next to it, or joined to it by a dash: the last groups of a UUID
+// (710b-8489-048743255756) or a reference (rf_8134843355956555a7c) hold
+// such digits by chance, a card number written in text does not.
 func cardNumbers(data []byte) []string {
 	var out []string
 	for i := 0; i < len(data); {
@@ -96,13 +98,34 @@ func cardNumbers(data []byte) []string {
 				end = j + 1
 			}
 		}
-		bounded := (start == 0 || !isAlnum(data[start-1])) && (j == len(data) || !isAlnum(data[j]))
-		if bounded && digits >= 13 && digits <= 19 && pci.ContainsCardNumber(string(data[start:end])) {
+		if digits >= 13 && digits <= 19 && !gluedBefore(data, start) && !gluedAfter(data, end) && pci.ContainsCardNumber(string(data[start:end])) {
 			out = append(out, string(data[start:end]))
 		}
 		i = j
 	}
 	return out
+}
+
+func gluedBefore(data []byte, start int) bool {
+	switch {
+	case start == 0:
+		return false
+	case isAlnum(data[start-1]):
+		return true
+	default:
+		return data[start-1] == '-' && start >= 2 && isAlnum(data[start-2])
+	}
+}
+
+func gluedAfter(data []byte, end int) bool {
+	switch {
+	case end >= len(data):
+		return false
+	case isAlnum(data[end]):
+		return true
+	default:
+		return data[end] == '-' && end+1 < len(data) && isAlnum(data[end+1])
+	}
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

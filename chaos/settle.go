@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"time"
 
@@ -22,9 +23,14 @@ type rest struct {
 }
 
 // settle waits until every workflow is at rest: closed, or awaiting review
-// with finance ops told (a workitem exists). want is how many workflows
-// there must be, so a start that visibility has not shown yet is waited for.
-func (w *world) settle(ctx context.Context, what string, want int, timeout time.Duration, progress io.Writer) (rest, error) {
+// with finance ops told (a workitem exists) and every decision the finance
+// API accepted for it recorded. want is how many workflows there must be,
+// so a start that visibility has not shown yet is waited for; decided maps
+// a workflow ID to the decisionIds sent to it.
+//
+// The decisions matter: a signal the workflow has not taken yet leaves it
+// looking at rest (AwaitingReview, escalated) while it is about to move.
+func (w *world) settle(ctx context.Context, what string, want int, decided map[string][]string, timeout time.Duration, progress io.Writer) (rest, error) {
 	start := time.Now()
 	deadline := start.Add(timeout)
 	told := map[string]bool{}
@@ -54,7 +60,7 @@ func (w *world) settle(ctx context.Context, what string, want int, timeout time.
 			statuses, _ := w.queryAll(ctx, untold)
 			untold = untold[:0]
 			for id, st := range statuses {
-				if st.State == remediation.StateAwaitingReview && st.Escalation != "" {
+				if st.State == remediation.StateAwaitingReview && st.Escalation != "" && recorded(st, decided[id]) {
 					told[id] = true
 					reviews = append(reviews, id)
 				}
@@ -79,7 +85,7 @@ func (w *world) settle(ctx context.Context, what string, want int, timeout time.
 			}
 		}
 		if time.Since(lastReport) > 5*time.Second {
-			fmt.Fprintf(progress, "  %s: %d running (%d busy, %d in review, %d of them not yet escalated)\n", what, len(running), len(busy), len(running)-len(busy), len(untold))
+			fmt.Fprintf(progress, "  %s: %d running (%d busy, %d in review, %d of them not yet escalated or with a decision not yet taken)\n", what, len(running), len(busy), len(running)-len(busy), len(untold))
 			lastReport = time.Now()
 		}
 		if time.Now().After(deadline) {
@@ -93,4 +99,14 @@ func (w *world) settle(ctx context.Context, what string, want int, timeout time.
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// recorded reports whether the status lists every one of the decisionIds.
+func recorded(st remediation.Status, decisionIDs []string) bool {
+	for _, id := range decisionIDs {
+		if !slices.ContainsFunc(st.Decisions, func(d remediation.DecisionRecord) bool { return d.DecisionID == id }) {
+			return false
+		}
+	}
+	return true
 }

@@ -27,6 +27,9 @@ type verdict struct {
 	workitems  int
 	toComplete []time.Duration
 	toReview   []time.Duration
+	// toApply is from the finance API's 202 to the workflow taking the
+	// decision.
+	toApply []time.Duration
 }
 
 func (v *verdict) fail(txn, format string, args ...any) {
@@ -177,6 +180,7 @@ func (r *runner) checkFinancial(v *verdict, f *facts, view *txnView) {
 	checkReview(v, t, st, view.money, reviewed)
 	checkGenesysTold(v, t.ID, run, st, view.money)
 	checkDecisions(v, t.ID, st, view.decisions)
+	v.toApply = append(v.toApply, decisionDelays(st, view.decisions)...)
 
 	switch {
 	case reviewed && !h.FirstEscalated.IsZero():
@@ -351,6 +355,29 @@ func checkDecisions(v *verdict, txn string, st remediation.Status, sent []decisi
 			v.fail(txn, "decision %s (%s) accepted, but the workflow is %s with it applied %d times", id, kind, st.State, applied[id])
 		}
 	}
+}
+
+// decisionDelays is, for each decision the finance API accepted, how long
+// the workflow took to take it (the record's time has whole seconds).
+func decisionDelays(st remediation.Status, sent []decision) []time.Duration {
+	accepted := map[string]time.Time{}
+	for _, d := range sent {
+		if d.Code == http.StatusAccepted && (accepted[d.DecisionID].IsZero() || d.Answered.Before(accepted[d.DecisionID])) {
+			accepted[d.DecisionID] = d.Answered
+		}
+	}
+	var out []time.Duration
+	for _, rec := range st.Decisions {
+		at, ok := accepted[rec.DecisionID]
+		if !ok {
+			continue
+		}
+		delete(accepted, rec.DecisionID)
+		if received, err := time.Parse(time.RFC3339, rec.ReceivedAt); err == nil {
+			out = append(out, max(received.Sub(at.Truncate(time.Second)), 0))
+		}
+	}
+	return out
 }
 
 // checkGlobal: the ledger's own summary, card data at the gateway, the
