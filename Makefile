@@ -5,7 +5,7 @@
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
-.PHONY: help tools build dev test demo bench sandbox clean
+.PHONY: help tools build dev test demo bench chaos sandbox clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,8 +27,12 @@ test: ## every check CI runs: vet, gofmt, all tests (dev server, stripe-mock), f
 demo: ## with `make dev` running: play the refund story with curl
 	@scripts/demo.sh
 
-bench: ## run the Go benchmarks
-	go test -run='^$$' -bench=. -benchmem ./...
+bench: tools ## the pipeline against bare Temporal on one fresh dev server (.bench/), then the Go benchmarks of the hot paths
+	go run ./bench
+	go test -run='^$$' -bench=. -benchmem ./internal/money ./internal/pci ./starter
+
+chaos: tools ## 2000 dispositions through faults and SIGKILLs, then the money counted per transaction (.chaos/)
+	go run ./chaos
 
 sandbox: ## run only the sandbox (gateway and Genesys stand-in) on :8090
 	go build -o bin/sandbox ./sandbox
