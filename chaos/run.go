@@ -54,7 +54,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
-	w, err := startWorld(ctx, cfg, root, dir, seed, progress)
+	w, err := startWorld(ctx, cfg, root, dir, filepath.Join(cfg.Out, "bin"), seed, progress)
 	if err != nil {
 		return nil, err
 	}

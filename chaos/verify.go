@@ -235,7 +235,7 @@ func (r *runner) checkState(v *verdict, t *txnPlan, run execution, st remediatio
 func checkMoney(v *verdict, txn string, st remediation.Status, m *money) {
 	if m.Creations > 1 {
 		v.doubles[txn] = true
-		v.fail(txn, "DOUBLE REFUND: the gateway created %d (%v, %v)", m.Creations, m.Kinds, m.References)
+		v.fail(txn, "DOUBLE REFUND: the gateway created %d (%s) for one transaction; the workflow recorded one, %q", m.Creations, strings.Join(m.Kinds, ", "), st.GatewayReference)
 		return
 	}
 	if st.State != remediation.StateCompleted {

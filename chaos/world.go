@@ -81,12 +81,14 @@ func (w *world) programs() []*stack.Process {
 }
 
 // startWorld builds the programs from the working tree and starts them all.
-func startWorld(ctx context.Context, cfg Config, root, dir string, seed uint64, progress io.Writer) (*world, error) {
+// The programs go to binDir, shared by the runs under one -out: each run
+// rebuilds them (go's cache makes that quick), so they always match the
+// working tree, without leaving 75 MB of binaries in every run directory.
+func startWorld(ctx context.Context, cfg Config, root, dir, binDir string, seed uint64, progress io.Writer) (*world, error) {
 	temporalBin := filepath.Join(root, "bin", "temporal")
 	if _, err := os.Stat(temporalBin); err != nil {
 		return nil, fmt.Errorf("the Temporal CLI is missing at %s (run `make tools`): %w", temporalBin, err)
 	}
-	binDir := filepath.Join(dir, "bin")
 	fmt.Fprintf(progress, "building sandbox, worker and starter into %s\n", binDir)
 	buildCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
