@@ -25,6 +25,7 @@ type composeService struct {
 	Image         string         `yaml:"image"`
 	Build         any            `yaml:"build"`
 	Command       []string       `yaml:"command"`
+	Entrypoint    []string       `yaml:"entrypoint"`
 	ContainerName string         `yaml:"container_name"`
 	Environment   map[string]any `yaml:"environment"`
 	Ports         []any          `yaml:"ports"`
