@@ -9,7 +9,10 @@
 // used anywhere, including inside a workflow.
 package pci
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // A card number (PAN) is 13 to 19 digits that pass the Luhn check, written
 // either as one run of digits or in groups separated by spaces or dashes
@@ -121,12 +124,76 @@ func (r run) hasPAN() bool {
 	return false
 }
 
+// uuidSpans returns the byte ranges of the UUIDs (8-4-4-4-12 hex digits,
+// the shape of every Genesys id) standing on their own in s. Their digits
+// are not a card number: the groups of one random UUID in about 355 join
+// into a Luhn-valid run of 13 or more digits
+// (fb9c672a-7cef-4584-8787-80468b1b5698), and a Genesys disposition
+// carries four or five UUIDs, so screening them refused about 1% of real
+// webhooks as cardholder data (found by the chaos run). A card number
+// cannot take this shape: no hex letters, no 8-4-4-4-12 groups.
+func uuidSpans(s string) [][2]int {
+	var out [][2]int
+	prevEnd := 0
+	for from := 0; from < len(s); {
+		k := strings.IndexByte(s[from:], '-')
+		if k < 0 {
+			break
+		}
+		k += from
+		start := k - 8 // a UUID's first dash is its ninth character
+		if start >= prevEnd && isUUIDAt(s, start) &&
+			(start == 0 || !isASCIIAlnum(s[start-1])) && (start+36 == len(s) || !isASCIIAlnum(s[start+36])) {
+			out = append(out, [2]int{start, start + 36})
+			prevEnd, from = start+36, start+36
+			continue
+		}
+		from = k + 1
+	}
+	return out
+}
+
+func isUUIDAt(s string, i int) bool {
+	if i < 0 || i+36 > len(s) {
+		return false
+	}
+	for j := range 36 {
+		c := s[i+j]
+		if j == 8 || j == 13 || j == 18 || j == 23 {
+			if c != '-' {
+				return false
+			}
+		} else if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCIIAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
 // scanRuns calls fn for every maximal run of ASCII digits joined by at most
-// maxSeparators separator characters, until fn returns false.
+// maxSeparators separator characters, until fn returns false. Runs never
+// start or continue inside a UUID (see uuidSpans).
 func scanRuns(s string, fn func(run) bool) {
 	var digits []byte
 	var groups []int
+	spans := uuidSpans(s)
+	next := 0 // the first span not yet behind i
 	for i := 0; i < len(s); {
+		for next < len(spans) && spans[next][1] <= i {
+			next++
+		}
+		limit := len(s)
+		if next < len(spans) {
+			if i >= spans[next][0] {
+				i = spans[next][1]
+				continue
+			}
+			limit = spans[next][0]
+		}
 		if !isDigit(rune(s[i])) {
 			i++
 			continue
@@ -135,7 +202,7 @@ func scanRuns(s string, fn func(run) bool) {
 		digits, groups = digits[:0], groups[:0]
 		groups = append(groups, 0)
 		end := i
-		for i < len(s) {
+		for i < limit {
 			if isDigit(rune(s[i])) {
 				digits = append(digits, s[i])
 				i++
@@ -144,7 +211,7 @@ func scanRuns(s string, fn func(run) bool) {
 			}
 			// Look past separators for another digit of the same number.
 			j, seps := i, 0
-			for j < len(s) && seps < maxSeparators {
+			for j < limit && seps < maxSeparators {
 				c, size := decodeRune(s, j)
 				if !isSeparator(c) {
 					break
@@ -152,7 +219,7 @@ func scanRuns(s string, fn func(run) bool) {
 				j += size
 				seps++
 			}
-			if seps == 0 || j >= len(s) || !isDigit(rune(s[j])) {
+			if seps == 0 || j >= limit || !isDigit(rune(s[j])) {
 				break
 			}
 			groups = append(groups, len(digits))

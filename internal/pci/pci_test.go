@@ -2,7 +2,9 @@ package pci
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -51,6 +53,13 @@ func TestContainsCardNumber(t *testing.T) {
 		{"", false},
 		{"call me at +1 (555) 010-9999", false},
 		{"2024-05-27T10:55:00Z", false},
+		// Genesys ids are UUIDs; these two hold a Luhn-valid run of 13
+		// digits across their groups, and are still only UUIDs.
+		{"fb9c672a-7cef-4584-8787-80468b1b5698", false},
+		{`{"conversationId":"b83c56dc-3238-41a8-9058-78724980edbd"}`, false},
+		{"fb9c672a-7cef-4584-8787-80468b1b5698 4111111111111111", true},
+		{"4111111111111111 fb9c672a-7cef-4584-8787-80468b1b5698", true},
+		{"x4584-8787-80468", true}, // not a UUID: the digits count
 	}
 	for _, c := range cases {
 		if got := ContainsCardNumber(c.in); got != c.want {
@@ -281,6 +290,22 @@ func BenchmarkContainsCardNumber(b *testing.B) {
 	for b.Loop() {
 		if ContainsCardNumber(text) {
 			b.Fatal("clean text flagged")
+		}
+	}
+}
+
+// No random UUID is a card number, and Mask leaves them whole. Before UUIDs
+// were recognised, one in about 355 was.
+func TestUUIDsAreNotCardNumbers(t *testing.T) {
+	t.Parallel()
+	for i := range 100000 {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		b[6] = b[6]&0x0f | 0x40
+		b[8] = b[8]&0x3f | 0x80
+		u := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+		if ContainsCardNumber(u) || Mask(u) != u || ContainsCardholderData([]byte(`{"conversationId":"`+u+`"}`)) {
+			t.Fatalf("UUID %d, %s, taken for a card number", i, u)
 		}
 	}
 }
