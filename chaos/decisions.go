@@ -35,7 +35,7 @@ type decision struct {
 // (with a corrected amount when the original cannot be used), reject,
 // mark resolved, or leave it waiting; some decisionIds are sent twice.
 // Completed transactions get a few stale decisions, which must be refused.
-func planDecisions(rng *rand.Rand, reviews []*txnPlan, completed []*txnPlan) (fourEyes, first, later []decision) {
+func planDecisions(rng *rand.Rand, fourEyesAgent string, reviews []*txnPlan, completed []*txnPlan) (fourEyes, first, later []decision) {
 	for _, t := range reviews {
 		if t.AgentID == fourEyesAgent && len(fourEyes) < 5 {
 			fourEyes = append(fourEyes, decision{Txn: t.ID, DecisionID: "dec-" + t.ID + "-agent", Kind: "approve", Approver: fourEyesAgent, FourEyes: true})
@@ -96,7 +96,7 @@ func (r *runner) sendDecisions(ctx context.Context, ds []decision) []decision {
 
 func (r *runner) sendDecision(ctx context.Context, d decision) decision {
 	token := r.world.secrets.approverToken
-	if d.Approver == fourEyesAgent {
+	if d.FourEyes {
 		token = r.world.secrets.agentToken
 	}
 	body := map[string]any{"decisionId": d.DecisionID, "decision": d.Kind, "note": "chaos run: " + d.Kind}

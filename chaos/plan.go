@@ -51,17 +51,18 @@ const (
 	codeIgnored    = "Issue_Resolved"
 )
 
-// fourEyesAgent is an agent who also holds an approver token: a decision
-// from them on their own call must be refused by the workflow.
-const fourEyesAgent = "agent-3"
-
 // txnPlan is one transaction and what its disposition carries.
 type txnPlan struct {
-	ID       string
-	Class    txnClass
-	Code     string
-	Amount   string
-	Currency string
+	ID    string
+	Class txnClass
+	// The Genesys ids, UUIDs as Genesys sends them: the PCI screen must
+	// let them through, card-number-like digit runs and all.
+	ConversationID  string
+	ParticipantID   string
+	CommunicationID string
+	Code            string
+	Amount          string
+	Currency        string
 	// AmountAsNumber sends the amount as a JSON number instead of a string.
 	AmountAsNumber bool
 	AgentID        string
@@ -87,6 +88,12 @@ type plan struct {
 	Stream   []slot
 	AfterRun []*post
 	Posts    int
+	// Agents are the Genesys user ids of the agents taking the calls;
+	// FourEyesAgent is one of them who also holds an approver token, so
+	// their decision on their own call must be refused by the workflow.
+	Agents        []string
+	FourEyesAgent string
+	QueueID       string
 	// PANs lists every card number planted, in every form sent, for the
 	// scan of histories and logs.
 	PANs []string
@@ -131,10 +138,14 @@ func newPlan(n int, dupShare float64, seed uint64) *plan {
 		n     int
 	}{classRefund, rest - rest/5})
 
-	p := &plan{}
+	p := &plan{QueueID: genesysID(rng)}
+	for range 9 {
+		p.Agents = append(p.Agents, genesysID(rng))
+	}
+	p.FourEyesAgent = p.Agents[2]
 	for _, c := range counts {
 		for range c.n {
-			p.Txns = append(p.Txns, newTxn(rng, len(p.Txns)+1, c.class))
+			p.Txns = append(p.Txns, p.newTxn(rng, len(p.Txns)+1, c.class))
 		}
 	}
 	rng.Shuffle(len(p.Txns), func(i, j int) { p.Txns[i], p.Txns[j] = p.Txns[j], p.Txns[i] })
@@ -213,13 +224,16 @@ func newPlan(n int, dupShare float64, seed uint64) *plan {
 }
 
 // newTxn draws one transaction of a class.
-func newTxn(rng *rand.Rand, i int, class txnClass) *txnPlan {
+func (p *plan) newTxn(rng *rand.Rand, i int, class txnClass) *txnPlan {
 	t := &txnPlan{
-		ID:       fmt.Sprintf("CHAOS-%05d", i),
-		Class:    class,
-		Code:     codeRefund,
-		Currency: "USD",
-		AgentID:  fmt.Sprintf("agent-%d", 1+rng.IntN(9)),
+		ID:              fmt.Sprintf("CHAOS-%05d", i),
+		Class:           class,
+		Code:            codeRefund,
+		Currency:        "USD",
+		AgentID:         p.Agents[rng.IntN(len(p.Agents))],
+		ConversationID:  genesysID(rng),
+		ParticipantID:   genesysID(rng),
+		CommunicationID: genesysID(rng),
 	}
 	switch r := rng.IntN(20); {
 	case r == 0:
@@ -236,7 +250,7 @@ func newTxn(rng *rand.Rand, i int, class txnClass) *txnPlan {
 		t.Code = codeEscalation
 		// Escalations always reach review, so the agent who is also an
 		// approver is certain to try approving their own call.
-		t.AgentID = fourEyesAgent
+		t.AgentID = p.FourEyesAgent
 	case classIgnored:
 		t.Code = codeIgnored
 	case classBadAmount:
@@ -266,6 +280,18 @@ func validAmount(rng *rand.Rand, currency string) string {
 	}
 }
 
+// genesysID is a random (version 4) UUID, the shape of every Genesys id,
+// drawn from the plan's dice so a seed repeats the same ids.
+func genesysID(rng *rand.Rand) string {
+	var b [16]byte
+	for i := range b {
+		b[i] = byte(rng.UintN(256))
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
 // correctedAmount is what finance ops approve for an amount that could not
 // be used.
 func correctedAmount(currency string) string {
@@ -280,7 +306,7 @@ func correctedAmount(currency string) string {
 }
 
 // body is the webhook JSON for a post, as Genesys's Data Action sends it.
-func (p *post) body() map[string]any {
+func (p *post) body(queueID string) map[string]any {
 	t := p.Txn
 	b := map[string]any{
 		"transactionId":   t.ID,
@@ -288,11 +314,11 @@ func (p *post) body() map[string]any {
 		"customerTokenId": "tok_visa_" + t.ID[len(t.ID)-4:],
 		"customerId":      "CUST-" + t.ID,
 		"currency":        t.Currency,
-		"conversationId":  "conv-" + t.ID,
-		"participantId":   "part-" + t.ID,
-		"communicationId": "comm-" + t.ID,
+		"conversationId":  t.ConversationID,
+		"participantId":   t.ParticipantID,
+		"communicationId": t.CommunicationID,
 		"agentId":         t.AgentID,
-		"queueId":         "queue-refunds",
+		"queueId":         queueID,
 	}
 	switch {
 	case t.Amount == "":

@@ -54,14 +54,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
-	w, err := startWorld(ctx, cfg, root, dir, filepath.Join(cfg.Out, "bin"), seed, progress)
+	p := newPlan(cfg.N, cfg.DuplicateShare, seed)
+	w, err := startWorld(ctx, cfg, root, dir, filepath.Join(cfg.Out, "bin"), p.FourEyesAgent, seed, progress)
 	if err != nil {
 		return nil, err
 	}
 	defer w.stop()
 	r := &runner{
-		cfg: cfg, seed: seed, progress: progress, world: w, started: started,
-		plan:   newPlan(cfg.N, cfg.DuplicateShare, seed),
+		cfg: cfg, seed: seed, progress: progress, world: w, started: started, plan: p,
 		caller: newCaller(w.starterURL),
 		rng:    rand.New(rand.NewPCG(seed, seed>>1|1)),
 	}
@@ -91,7 +91,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	for _, p := range r.plan.AfterRun {
 		late = append(late, slot{p})
 	}
-	r.caller.sendSlots(ctx, w.secrets.webhookToken, late, cfg.Clients, r.sent)
+	r.caller.sendSlots(ctx, w.secrets.webhookToken, p.QueueID, late, cfg.Clients, r.sent)
 
 	fmt.Fprintln(progress, "reading visibility, every history and the sandbox ledger")
 	sc := newScanner(w.secrets, r.plan.PANs)
@@ -125,7 +125,7 @@ func (r *runner) stream(ctx context.Context) error {
 		struck <- r.world.strikeDuringStream(ctx, streamCrashes, r.cfg.ServerDown, progressFn, r.progress)
 	}()
 	start := time.Now()
-	r.caller.sendSlots(ctx, r.world.secrets.webhookToken, r.plan.Stream, r.cfg.Clients, r.sent)
+	r.caller.sendSlots(ctx, r.world.secrets.webhookToken, r.plan.QueueID, r.plan.Stream, r.cfg.Clients, r.sent)
 	took := time.Since(start)
 	r.streamTook, r.streamSent = took, posts
 	r.crashes = append(r.crashes, <-struck...)
@@ -183,7 +183,7 @@ func (r *runner) decide(ctx context.Context, reviewIDs []string) error {
 			completed = append(completed, t)
 		}
 	}
-	fourEyes, first, later := planDecisions(r.rng, reviews, completed)
+	fourEyes, first, later := planDecisions(r.rng, r.plan.FourEyesAgent, reviews, completed)
 	_, crashes := crashPlan(r.cfg)
 	fmt.Fprintf(r.progress, "finance decisions on %d reviews: %d four-eyes attempts, %d decisions, %d repeats and stale ones later; crashes planned: %d\n",
 		len(reviews), len(fourEyes), len(first), len(later), len(crashes))

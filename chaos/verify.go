@@ -140,7 +140,7 @@ func (r *runner) checkFinancial(v *verdict, f *facts, view *txnView) {
 			accepted++
 			codes[d.Post.Code] = true
 		default:
-			v.fail(t.ID, "webhook (%s) answered %d %q %s", d.Post.Code, d.Final.Code, d.Final.Status, d.Final.Error)
+			v.fail(t.ID, "webhook (%s) answered %s %s", d.Post.Code, answerLabel(d.Final), d.Final.Error)
 		}
 	}
 	if started > 1 {

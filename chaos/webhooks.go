@@ -128,9 +128,9 @@ func (c *caller) once(ctx context.Context, method, path, token string, payload [
 }
 
 // deliver posts one disposition and records everything that happened.
-func (c *caller) deliver(ctx context.Context, token string, p *post) delivery {
+func (c *caller) deliver(ctx context.Context, token, queueID string, p *post) delivery {
 	d := delivery{Post: p, Sent: time.Now()}
-	a, n, err := c.send(ctx, http.MethodPost, "/v1/dispositions", token, p.body(), func(unavailable bool) {
+	a, n, err := c.send(ctx, http.MethodPost, "/v1/dispositions", token, p.body(queueID), func(unavailable bool) {
 		if unavailable {
 			d.Unavailable++
 		} else {
@@ -184,7 +184,7 @@ func (ds *deliveries) all() []delivery {
 
 // sendSlots delivers the slots with the given number of clients, each
 // slot's posts released at the same instant.
-func (c *caller) sendSlots(ctx context.Context, token string, slots []slot, clients int, ds *deliveries) {
+func (c *caller) sendSlots(ctx context.Context, token, queueID string, slots []slot, clients int, ds *deliveries) {
 	jobs := make(chan slot)
 	var wg sync.WaitGroup
 	for range clients {
@@ -192,7 +192,7 @@ func (c *caller) sendSlots(ctx context.Context, token string, slots []slot, clie
 		go func() {
 			defer wg.Done()
 			for s := range jobs {
-				c.sendTogether(ctx, token, s, ds)
+				c.sendTogether(ctx, token, queueID, s, ds)
 			}
 		}()
 	}
@@ -208,9 +208,9 @@ func (c *caller) sendSlots(ctx context.Context, token string, slots []slot, clie
 
 // sendTogether fires a slot's posts at once: a duplicate that races its
 // original to the starter, as two Genesys retries can.
-func (c *caller) sendTogether(ctx context.Context, token string, s slot, ds *deliveries) {
+func (c *caller) sendTogether(ctx context.Context, token, queueID string, s slot, ds *deliveries) {
 	if len(s) == 1 {
-		ds.record(c.deliver(ctx, token, s[0]))
+		ds.record(c.deliver(ctx, token, queueID, s[0]))
 		return
 	}
 	release := make(chan struct{})
@@ -220,7 +220,7 @@ func (c *caller) sendTogether(ctx context.Context, token string, s slot, ds *del
 		go func() {
 			defer wg.Done()
 			<-release
-			ds.record(c.deliver(ctx, token, p))
+			ds.record(c.deliver(ctx, token, queueID, p))
 		}()
 	}
 	close(release)

@@ -25,7 +25,8 @@ import (
 type secrets struct {
 	webhookToken  string
 	approverToken string
-	// agentToken belongs to fourEyesAgent, an agent who is also an approver.
+	// agentToken belongs to the plan's FourEyesAgent, an agent who is also
+	// an approver.
 	agentToken    string
 	gatewaySecret string
 	genesysSecret string
@@ -84,7 +85,7 @@ func (w *world) programs() []*stack.Process {
 // The programs go to binDir, shared by the runs under one -out: each run
 // rebuilds them (go's cache makes that quick), so they always match the
 // working tree, without leaving 75 MB of binaries in every run directory.
-func startWorld(ctx context.Context, cfg Config, root, dir, binDir string, seed uint64, progress io.Writer) (*world, error) {
+func startWorld(ctx context.Context, cfg Config, root, dir, binDir, fourEyesAgent string, seed uint64, progress io.Writer) (*world, error) {
 	temporalBin := filepath.Join(root, "bin", "temporal")
 	if _, err := os.Stat(temporalBin); err != nil {
 		return nil, fmt.Errorf("the Temporal CLI is missing at %s (run `make tools`): %w", temporalBin, err)
@@ -114,7 +115,7 @@ func startWorld(ctx context.Context, cfg Config, root, dir, binDir string, seed 
 	}
 	w.sandbox = &stack.Process{Name: "sandbox", Path: filepath.Join(binDir, "sandbox"), LogPath: filepath.Join(dir, "sandbox.log"), Env: w.sandboxEnv(cfg, seed)}
 	w.worker = &stack.Process{Name: "worker", Path: filepath.Join(binDir, "worker"), LogPath: filepath.Join(dir, "worker.log"), Env: w.workerEnv(cfg)}
-	w.starter = &stack.Process{Name: "starter", Path: filepath.Join(binDir, "starter"), LogPath: filepath.Join(dir, "starter.log"), Env: w.starterEnv()}
+	w.starter = &stack.Process{Name: "starter", Path: filepath.Join(binDir, "starter"), LogPath: filepath.Join(dir, "starter.log"), Env: w.starterEnv(fourEyesAgent)}
 
 	fmt.Fprintf(progress, "starting Temporal dev server on %s (DB %s)\n", w.hostPort, filepath.Join(dir, "temporal.db"))
 	if err := w.temporal.Start(); err != nil {
@@ -197,7 +198,7 @@ func (w *world) workerEnv(cfg Config) []string {
 	}
 }
 
-func (w *world) starterEnv() []string {
+func (w *world) starterEnv(fourEyesAgent string) []string {
 	return []string{
 		"REFUNDFLOW_TEMPORAL_ADDRESS=" + w.hostPort,
 		"REFUNDFLOW_TEMPORAL_NAMESPACE=" + remediation.DefaultNamespace,
