@@ -1,6 +1,7 @@
 package deploycheck
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -225,5 +226,48 @@ func TestComposeStartersBehindPublishedPort(t *testing.T) {
 	codec := interpolate(toString(uiService.Environment["TEMPORAL_CODEC_ENDPOINT"]))
 	if published == "" || !strings.HasPrefix(codec, "http://localhost:"+published+"/codec") {
 		t.Errorf("service %s's codec endpoint %q is not the starters' /codec on the published port %q", ui, codec, published)
+	}
+}
+
+var (
+	poolDefault    = regexp.MustCompile(`maxConns: \{\{ env "[A-Z_]+" \| default "(\d+)" \}\}`)
+	maxConnections = regexp.MustCompile(`max_connections=(\d+)`)
+)
+
+// PostgreSQL must take every connection the server may open: each of its
+// four services has its own pool per store, at the config's defaults.
+func TestPostgresTakesTheServersPools(t *testing.T) {
+	t.Parallel()
+	c, root := loadCompose(t)
+	cfg := readRepoFile(t, root, serverConfig)
+	pools := 0
+	for _, m := range poolDefault.FindAllStringSubmatch(cfg, -1) {
+		var n int
+		if _, err := fmt.Sscan(m[1], &n); err != nil {
+			t.Fatal(err)
+		}
+		pools += n
+	}
+	if pools == 0 {
+		t.Fatalf("%s: no maxConns defaults found", serverConfig)
+	}
+	need := 4 * pools
+	name, pg := serviceByImage(t, c, "postgres")
+	for where, text := range map[string]string{
+		"service " + name:         strings.Join(pg.Command, " "),
+		"deploy/local/postgres.sh": readRepoFile(t, root, "deploy/local/postgres.sh"),
+	} {
+		m := maxConnections.FindStringSubmatch(text)
+		if m == nil {
+			t.Errorf("%s does not set max_connections; PostgreSQL's default (100) is below the server's %d", where, need)
+			continue
+		}
+		var n int
+		if _, err := fmt.Sscan(m[1], &n); err != nil {
+			t.Fatal(err)
+		}
+		if n <= need {
+			t.Errorf("%s: max_connections=%d, the server may open %d (4 services x %d)", where, n, need, pools)
+		}
 	}
 }
