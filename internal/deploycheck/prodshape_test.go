@@ -254,7 +254,7 @@ func TestPostgresTakesTheServersPools(t *testing.T) {
 	need := 4 * pools
 	name, pg := serviceByImage(t, c, "postgres")
 	for where, text := range map[string]string{
-		"service " + name:         strings.Join(pg.Command, " "),
+		"service " + name:          strings.Join(pg.Command, " "),
 		"deploy/local/postgres.sh": readRepoFile(t, root, "deploy/local/postgres.sh"),
 	} {
 		m := maxConnections.FindStringSubmatch(text)
