@@ -29,15 +29,23 @@ built_version() {
 
 install_postgres() {
 	[[ -n "$(pg_bin)" ]] && return 0
+	export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
 	if [[ $EUID -ne 0 ]]; then
 		die "no PostgreSQL server here; install Debian's: sudo apt-get install postgresql (or set PG_BIN)"
 	fi
 	say "installing Debian's postgresql package..."
 	local start=$SECONDS
-	export DEBIAN_FRONTEND=noninteractive
+	# Quiet unless it fails: no questions, no service restart prompts.
+	local log
+	log="$(mktemp)"
 	# A fresh machine may have no package lists yet.
-	apt-get update -qq </dev/null
-	apt-get install -y -qq --no-install-recommends postgresql </dev/null >/dev/null
+	if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql; } \
+		</dev/null >"$log" 2>&1; then
+		cat "$log" >&2
+		rm -f "$log"
+		die "apt-get install postgresql failed"
+	fi
+	rm -f "$log"
 	[[ -n "$(pg_bin)" ]] || die "the postgresql package installed no server in /usr/lib/postgresql/*/bin"
 	say "PostgreSQL $("$(pg_bin)/postgres" --version | awk '{ print $3 }') ready in $((SECONDS - start))s"
 }

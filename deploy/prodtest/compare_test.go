@@ -51,9 +51,9 @@ func BenchmarkHappyPathPostgresVsDevServer(b *testing.B) {
 
 	// Printed, not logged: a benchmark's log is cut to a few lines.
 	fmt.Printf("\n%d refunds, %d concurrent posters, 2 workers, 2 starters; latency is post to workflow closed Completed\n", n, posters)
-	fmt.Printf("%-38s %-28s %10s %9s %9s %9s %10s\n", "stack", "posters", "refunds/s", "p50", "p99", "max", "posts/s")
+	fmt.Printf("%-38s %-28s %10s %10s %9s %9s %9s %8s\n", "stack", "posters", "refunds/s", "to 99%/s", "p50", "p99", "max", "posts/s")
 	for _, r := range []result{devBurst, pgBurst, devLoop, pgLoop} {
-		fmt.Printf("%-38s %-28s %10.1f %9s %9s %9s %10.1f\n", r.name, r.mode, r.throughput, r.p50, r.p99, r.max, r.postRate)
+		fmt.Printf("%-38s %-28s %10.1f %10.1f %9s %9s %9s %8.1f\n", r.name, r.mode, r.throughput, r.throughput99, r.p50, r.p99, r.max, r.postRate)
 	}
 	fmt.Println()
 	b.ReportMetric(devBurst.throughput, "dev-refunds/s")
@@ -70,9 +70,9 @@ type target struct {
 }
 
 type result struct {
-	name, mode           string
-	throughput, postRate float64
-	p50, p99, max        time.Duration
+	name, mode                         string
+	throughput, throughput99, postRate float64
+	p50, p99, max                      time.Duration
 }
 
 // measure runs a warm-up, then n refunds with posters in flight, each
@@ -83,7 +83,7 @@ type result struct {
 // flight and the latency is a refund's own.
 func measure(b *testing.B, tg *target, name string, n, posters int, waitEach bool) result {
 	b.Helper()
-	run := func(prefix string, count int) (first, last, lastPost time.Time, toClose []time.Duration) {
+	run := func(prefix string, count int) (first, lastPost time.Time, closedAt []time.Time, toClose []time.Duration) {
 		toClose = make([]time.Duration, count)
 		answered := make([]time.Time, count)
 		closed := make([]time.Time, count)
@@ -136,20 +136,17 @@ func measure(b *testing.B, tg *target, name string, n, posters int, waitEach boo
 		for err := range errs {
 			b.Fatal(err)
 		}
-		first, last, lastPost = sent[0], closed[0], answered[0]
+		first, lastPost = sent[0], answered[0]
 		for i := range count {
 			toClose[i] = closed[i].Sub(sent[i])
 			if sent[i].Before(first) {
 				first = sent[i]
 			}
-			if closed[i].After(last) {
-				last = closed[i]
-			}
 			if answered[i].After(lastPost) {
 				lastPost = answered[i]
 			}
 		}
-		return first, last, lastPost, toClose
+		return first, lastPost, closed, toClose
 	}
 
 	mode := "open: post on answer"
@@ -158,17 +155,22 @@ func measure(b *testing.B, tg *target, name string, n, posters int, waitEach boo
 	}
 	id := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 	run("WARM-"+name+id+"-", 20)
-	first, last, lastPost, toClose := run("BENCH-"+name+id+"-", n)
+	first, lastPost, closedAt, toClose := run("BENCH-"+name+id+"-", n)
 	slices.Sort(toClose)
+	slices.SortFunc(closedAt, func(a, b time.Time) int { return a.Compare(b) })
+	p99 := (n*99+99)/100 - 1
 	stackName := map[string]string{"dev": "dev server (SQLite file, WAL)", "pg": "server 1.29.1 on PostgreSQL, 8 shards"}[name]
 	return result{
 		name:       stackName,
 		mode:       mode,
-		throughput: float64(n) / last.Sub(first).Seconds(),
-		postRate:   float64(n) / lastPost.Sub(first).Seconds(),
-		p50:        toClose[n/2].Round(time.Millisecond),
-		p99:        toClose[(n*99+99)/100-1].Round(time.Millisecond),
-		max:        toClose[n-1].Round(time.Millisecond),
+		throughput: float64(n) / closedAt[n-1].Sub(first).Seconds(),
+		// One straggler (a task redelivered after its timeout) sets the
+		// last close; the rate until 99% had closed shows the rest.
+		throughput99: float64(p99+1) / closedAt[p99].Sub(first).Seconds(),
+		postRate:     float64(n) / lastPost.Sub(first).Seconds(),
+		p50:          toClose[n/2].Round(time.Millisecond),
+		p99:          toClose[p99].Round(time.Millisecond),
+		max:          toClose[n-1].Round(time.Millisecond),
 	}
 }
 
