@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -403,11 +404,20 @@ func describeFailure(what string, err error) string {
 	var b strings.Builder
 	b.WriteString(what + " failed")
 	var actErr *temporal.ActivityError
-	if errors.As(err, &actErr) && actErr.RetryState() == enumspb.RETRY_STATE_TIMEOUT {
-		b.WriteString(" after retrying for the whole retry window")
-	}
 	var appErr *temporal.ApplicationError
 	var timeoutErr *temporal.TimeoutError
+	// Retries stop at a final error or when the window runs out; a last
+	// error that was itself retryable (or a timeout) means the window did.
+	windowEnded := errors.As(err, &actErr) && actErr.RetryState() == enumspb.RETRY_STATE_TIMEOUT
+	if errors.As(err, &appErr) && !appErr.NonRetryable() && !slices.Contains(activities.FinalErrorTypes, appErr.Type()) {
+		windowEnded = true
+	}
+	if errors.As(err, &timeoutErr) {
+		windowEnded = true
+	}
+	if windowEnded {
+		b.WriteString(" after retrying for the whole retry window")
+	}
 	switch {
 	case errors.As(err, &appErr):
 		fmt.Fprintf(&b, " (%s): %s", appErr.Type(), oneLine(appErr.Message(), 300))

@@ -261,6 +261,7 @@ func (s *WorkflowSuite) TestFinalRejectionGoesStraightToReview() {
 	s.Len(s.calls.submissions, 1, "a final 4xx is not retried")
 	s.Contains(out.LastError, "GatewayRejected")
 	s.Contains(out.LastError, "card expired")
+	s.NotContains(out.LastError, "retry window", "a final answer is not retried")
 	s.Len(s.calls.escalations, 1)
 	s.Len(s.calls.wrapups, 1)
 	s.Equal([]string{"AwaitingReview", "Rejected"}, s.calls.upserts)
@@ -282,7 +283,7 @@ func (s *WorkflowSuite) TestOutageRetriedUntilTheWindowEndsThenReview() {
 		s.Equal("T-1001:refund", sub.IdempotencyKey, "every retry carries the same key")
 	}
 	s.Equal(remediation.StateAwaitingReview, reviewStatus.State)
-	s.Contains(reviewStatus.LastError, "gateway refund failed")
+	s.Contains(reviewStatus.LastError, "gateway refund failed after retrying for the whole retry window")
 	s.Equal(1, reviewStatus.Attempts)
 }
 
