@@ -5,7 +5,7 @@
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
-.PHONY: help tools build dev test demo bench chaos sandbox clean
+.PHONY: help tools build dev test demo bench chaos prod-local sandbox clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +30,9 @@ demo: ## with `make dev` running: play the refund story with curl
 bench: tools ## the pipeline against bare Temporal on one fresh dev server (.bench/), then the Go benchmarks of the hot paths
 	go run ./bench
 	go test -run='^$$' -bench=. -benchmem ./internal/money ./internal/pci ./starter
+
+prod-local: tools ## the production shape without Docker: PostgreSQL, the real Temporal server, 2 workers, 2 starters (.prod/)
+	@deploy/prod-local.sh
 
 chaos: tools ## 2000 dispositions through faults and SIGKILLs, then the money counted per transaction (.chaos/)
 	go run ./chaos
