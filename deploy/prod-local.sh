@@ -168,6 +168,16 @@ start=$SECONDS
 wait_for "the Temporal server" 180 temporal "$tools_bin/temporal" operator cluster health --address "$temporal_address"
 say "Temporal server ready on $temporal_address: $((SECONDS - start))s"
 
+# The server keeps the shard count the cluster was created with and ignores
+# another one in the config, with only a warning in its log: say it louder.
+want_shards="$(sed -n 's/^  numHistoryShards: \([0-9][0-9]*\)$/\1/p' "$repo_root/deploy/temporal/config/refundflow-postgres.yaml")"
+have_shards="$("$tools_bin/temporal" operator cluster describe --address "$temporal_address" -o json |
+	sed -n 's/^ *"historyShardCount": \([0-9][0-9]*\),*$/\1/p')"
+if [[ "$have_shards" != "$want_shards" ]]; then
+	say "WARNING: this cluster has $have_shards history shards, the config says $want_shards;"
+	say "         the count is fixed when a cluster is created: rm -rf $prod to start over with $want_shards"
+fi
+
 create_namespace() {
 	TEMPORAL_CLI="$tools_bin/temporal" TEMPORAL_ADDRESS="$temporal_address" NAMESPACE="$namespace" \
 		NAMESPACE_RETENTION="$retention" sh "$repo_root/deploy/temporal/create-namespace.sh" >>"$logs/namespace.log" 2>&1 || {

@@ -49,4 +49,22 @@ until "$TEMPORAL_CLI" operator search-attribute create --address "$TEMPORAL_ADDR
 	[ "$i" -lt 15 ] || exit 1
 	sleep 2
 done
-echo "namespace $NAMESPACE is ready"
+
+# Each service of the server caches namespaces and re-reads them every 2s
+# (system.namespaceCacheRefreshInterval): until it has, starting a workflow
+# with these attributes fails ("no mapping defined for search attribute").
+# Ready means usable: wait for the frontend to accept a query naming all
+# four, then one more refresh for the history service, which checks the
+# attributes a workflow sets.
+i=0
+until "$TEMPORAL_CLI" workflow count --address "$TEMPORAL_ADDRESS" --namespace "$NAMESPACE" \
+	--query 'TransactionId = "ready" AND DispositionCode = "ready" AND RemediationState = "ready" AND ConversationId = "ready"' >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ "$i" -lt 60 ] || {
+		echo "the search attributes are not usable after a minute" >&2
+		exit 1
+	}
+	sleep 1
+done
+sleep 3
+echo "namespace $NAMESPACE is ready (search attributes usable after ${i}s)"
