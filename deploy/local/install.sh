@@ -4,9 +4,10 @@
 #
 #   PostgreSQL     Debian's postgresql package, with apt-get (as root: CI runs
 #                  as root with no stdin); PG_BIN points at another install
-#   Temporal       bin/temporal-server and bin/temporal-sql-tool, built from
-#                  go.temporal.io/server at the version in common.sh
 #   Temporal CLI   bin/temporal, through scripts/install-tools.sh
+#   Temporal       bin/temporal-server and bin/temporal-sql-tool, built from
+#                  go.temporal.io/server at the version in common.sh, which
+#                  must be the one the CLI embeds
 #
 # The version stamp is the binaries' own Go build info, as in
 # scripts/install-tools.sh: it cannot drift from the binary.
@@ -20,12 +21,16 @@ die() {
 	exit 1
 }
 
-# built_version BINARY prints the server module version that built it.
-built_version() {
+# build_info BINARY KIND MODULE prints the version of MODULE in BINARY's Go
+# build info: KIND "mod" for the module of its main package, "dep" for a
+# dependency.
+build_info() {
 	[[ -x "$1" ]] || return 0
 	{ go version -m "$1" 2>/dev/null || true; } |
-		awk -v m="$TEMPORAL_SERVER_MODULE" '$1 == "mod" && $2 == m { print $3 }'
+		awk -v k="$2" -v m="$3" '$1 == k && $2 == m { print $3 }'
 }
+
+built_version() { build_info "$1" mod "$TEMPORAL_SERVER_MODULE"; }
 
 install_postgres() {
 	[[ -n "$(pg_bin)" ]] && return 0
@@ -55,20 +60,37 @@ install_server() {
 	if [[ "$(built_version "$server")" == "$TEMPORAL_SERVER_VERSION" && "$(built_version "$sql")" == "$TEMPORAL_SERVER_VERSION" ]]; then
 		return 0
 	fi
-	say "building the Temporal server and SQL tool $TEMPORAL_SERVER_VERSION into bin/ (was: $(built_version "$server" || true))"
-	local start=$SECONDS tmp
+	# The pinned Temporal CLI embeds this server as its dev server; the two
+	# must agree, or "one server everywhere" is not true.
+	local cli="$tools_bin/temporal" cli_version embedded
+	cli_version="$(build_info "$cli" mod github.com/temporalio/cli)"
+	embedded="$(build_info "$cli" dep "$TEMPORAL_SERVER_MODULE")"
+	if [[ -z "$cli_version" || "$embedded" != "$TEMPORAL_SERVER_VERSION" ]]; then
+		die "bin/temporal (CLI ${cli_version:-?}) embeds server ${embedded:-?}, not $TEMPORAL_SERVER_VERSION: pin one version in deploy/local/common.sh and scripts/install-tools.sh"
+	fi
+	say "building the Temporal server and SQL tool $TEMPORAL_SERVER_VERSION into bin/ (was: $(built_version "$server"))"
+	local start=$SECONDS tmp cli_dir
+	# Built in the CLI's module graph: the server's own code at its version,
+	# with the dependency versions of the dev server the tests run. It also
+	# finds nearly every package already compiled by the CLI's build: 12s
+	# here, where `go install go.temporal.io/server/cmd/server@v1.29.1`
+	# alone, with the server's own dependency versions, took 7 to 11 minutes.
+	cli_dir="$(cd "$repo_root" && go mod download -json "github.com/temporalio/cli@$cli_version" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+	[[ -f "$cli_dir/go.mod" ]] || die "no go.mod for github.com/temporalio/cli@$cli_version in the module cache"
 	tmp="$(mktemp -d)"
-	# go install names the binaries after their folders (server, sql); one
-	# command builds the shared dependencies once.
-	GOBIN="$tmp" go install \
-		"$TEMPORAL_SERVER_MODULE/cmd/server@$TEMPORAL_SERVER_VERSION" \
-		"$TEMPORAL_SERVER_MODULE/cmd/tools/sql@$TEMPORAL_SERVER_VERSION"
+	cp "$cli_dir/go.mod" "$cli_dir/go.sum" "$tmp/"
+	chmod u+w "$tmp/go.mod" "$tmp/go.sum"
+	# -mod=mod: the server's SQL drivers may need go.sum lines the CLI lacks.
+	(cd "$tmp" && GOFLAGS=-mod=mod GOWORK=off go build -o "$tmp/" \
+		"$TEMPORAL_SERVER_MODULE/cmd/server" "$TEMPORAL_SERVER_MODULE/cmd/tools/sql") ||
+		die "go build of the Temporal server failed"
 	mv -f "$tmp/server" "$server"
 	mv -f "$tmp/sql" "$sql"
-	rmdir "$tmp"
+	rm -rf "$tmp"
 	for b in "$server" "$sql"; do
 		[[ "$(built_version "$b")" == "$TEMPORAL_SERVER_VERSION" ]] ||
-			die "$b reports '$(built_version "$b")' after installing $TEMPORAL_SERVER_VERSION"
+			die "$b reports '$(built_version "$b")' after building $TEMPORAL_SERVER_VERSION"
 	done
 	say "Temporal server $TEMPORAL_SERVER_VERSION ready in $((SECONDS - start))s"
 }
@@ -79,5 +101,6 @@ exec 9>"$tools_bin/.install-prod.lock"
 flock 9
 
 install_postgres
-install_server
+# The CLI first: the server is built in its module graph.
 "$repo_root/scripts/install-tools.sh"
+install_server
