@@ -74,7 +74,7 @@ install_server() {
 	# with the dependency versions of the dev server the tests run. It also
 	# finds nearly every package already compiled by the CLI's build: 12s
 	# here, where `go install go.temporal.io/server/cmd/server@v1.29.1`
-	# alone, with the server's own dependency versions, took 7 to 11 minutes.
+	# alone, with the server's own dependency versions, took 5 to 11 minutes.
 	cli_dir="$(cd "$repo_root" && go mod download -json "github.com/temporalio/cli@$cli_version" |
 		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
 	[[ -f "$cli_dir/go.mod" ]] || die "no go.mod for github.com/temporalio/cli@$cli_version in the module cache"
