@@ -242,21 +242,22 @@ func TestERPTokenIsCachedAcrossCalls(t *testing.T) {
 	}
 }
 
-func TestERPTokenIsRenewedBeforeItExpires(t *testing.T) {
+func TestERPShortLivedTokenIsReused(t *testing.T) {
 	t.Parallel()
-	// 30s left is inside the 60s early-expiry margin: the next call must not
-	// use it.
+	// 30s is inside the 60s early-expiry margin, yet the token is good for
+	// three quarters of its life (renewingSource): the second call must not
+	// fetch another.
 	f := newERP(t, 30, 5*time.Second, answer(200, `{}`))
 	for range 2 {
 		if _, err := f.gw.Submit(t.Context(), refundSubmission()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := f.oauth.fetches.Load(); got != 2 {
-		t.Errorf("%d token fetches, want 2 (renewed early)", got)
+	if got := f.oauth.fetches.Load(); got != 1 {
+		t.Errorf("%d token fetches, want 1", got)
 	}
 	reqs := f.reqs.all()
-	wantHeader(t, reqs[1], "Authorization", "Bearer "+token(2))
+	wantHeader(t, reqs[1], "Authorization", "Bearer "+token(1))
 }
 
 func TestERPConcurrent401sFetchOneNewToken(t *testing.T) {

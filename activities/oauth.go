@@ -13,7 +13,9 @@ import (
 )
 
 // tokenEarlyExpiry renews a token this long before it expires, so a token
-// never runs out between being read and reaching the remote.
+// never runs out between being read and reaching the remote. A token that
+// lives less than four times this is renewed after three quarters of its
+// life instead (see renewingSource).
 const tokenEarlyExpiry = 60 * time.Second
 
 // credentials give a request its bearer token. A generation number ties a
@@ -59,8 +61,12 @@ func newOAuthCredentials(tokenURL, clientID, clientSecret string, scopes []strin
 	return o
 }
 
+// newSource is an empty cache in front of the token endpoint. It calls
+// conf.Token, which always fetches, rather than conf.TokenSource, which
+// caches too: two caches would share one *oauth2.Token and its expiry
+// margin, and make each other's renewal decisions.
 func (o *oauthCredentials) newSource() oauth2.TokenSource {
-	return oauth2.ReuseTokenSourceWithExpiry(nil, o.conf.TokenSource(o.ctx), tokenEarlyExpiry)
+	return &renewingSource{fetch: func() (*oauth2.Token, error) { return o.conf.Token(o.ctx) }, now: time.Now}
 }
 
 func (o *oauthCredentials) bearer(ctx context.Context) (string, uint64, *failure) {
