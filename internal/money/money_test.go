@@ -175,3 +175,24 @@ func BenchmarkParseMinor(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseRefund is the webhook's amount, as the contract allows it:
+// a JSON number's text, checked against the currency's exponent.
+func BenchmarkParseRefund(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseRefund("49.99", "USD"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkJSONNumber is the amount going out in the gateway's body.
+func BenchmarkJSONNumber(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := JSONNumber(4999, "USD"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
