@@ -92,6 +92,7 @@ lint_scripts() {
 
 total_start=$SECONDS
 run "tools" scripts/install-tools.sh
+run "prod tools" deploy/local/install.sh
 run "go vet" go vet ./...
 run "gofmt" check_gofmt
 run "go test${RACE:+ (race)}" go_test
