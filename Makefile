@@ -5,10 +5,10 @@
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
-.PHONY: help tools build dev test demo bench chaos prod-local sandbox clean
+.PHONY: help tools build dev test test-prod demo bench chaos prod-local sandbox clean
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 tools: ## install the Temporal CLI and stripe-mock into bin/ if missing or another version
 	@scripts/install-tools.sh
@@ -23,6 +23,10 @@ dev: ## run the local stack: Temporal dev server (file DB in .dev/), sandbox, wo
 
 test: ## every check CI runs: vet, gofmt, all tests (dev server, stripe-mock), fuzz smoke, compose check
 	@scripts/test.sh
+
+test-prod: tools ## only the production-shape test (part of make test): PostgreSQL, the real server, 2 workers, 2 starters, a worker SIGKILLed
+	deploy/local/install.sh
+	go test -count=1 -timeout=15m -v ./deploy/prodtest
 
 demo: ## with `make dev` running: play the refund story with curl
 	@scripts/demo.sh
@@ -41,6 +45,6 @@ sandbox: ## run only the sandbox (gateway and Genesys stand-in) on :8090
 	go build -o bin/sandbox ./sandbox
 	bin/sandbox
 
-clean: ## remove built programs and the local stack's state (.dev/); keeps the tools
+clean: ## remove built programs and the local stacks' state (.dev/, .prod/); keeps the tools
 	rm -f bin/sandbox bin/worker bin/starter
-	rm -rf .dev
+	rm -rf .dev .prod

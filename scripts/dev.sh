@@ -58,7 +58,11 @@ else
 	export REFUNDFLOW_GATEWAY_CLIENT_ID="${REFUNDFLOW_GATEWAY_CLIENT_ID-sandbox-gateway}"
 	export REFUNDFLOW_GATEWAY_CLIENT_SECRET="${REFUNDFLOW_GATEWAY_CLIENT_SECRET-sandbox-gateway-secret}"
 	# A short window, so an outage reaches finance review in seconds here,
-	# not in the contract's 10 minutes.
+	# not in the contract's 10 minutes. The window must outlast one attempt
+	# (4 x the call timeout + 5s): a 5s timeout, ample for a sandbox on
+	# loopback, makes an attempt 25s, so a lost attempt is retried, not sent
+	# to review.
+	export REFUNDFLOW_GATEWAY_TIMEOUT="${REFUNDFLOW_GATEWAY_TIMEOUT-5s}"
 	export REFUNDFLOW_GATEWAY_RETRY_WINDOW="${REFUNDFLOW_GATEWAY_RETRY_WINDOW-30s}"
 fi
 

@@ -87,7 +87,7 @@ lint_scripts() {
 		echo "shellcheck is not installed: skipped (apt-get install shellcheck)"
 		return 0
 	fi
-	shellcheck scripts/*.sh .ci/run && shellcheck -s sh deploy/temporal/*.sh
+	shellcheck scripts/*.sh .ci/run deploy/*.sh deploy/local/*.sh && shellcheck -s sh deploy/temporal/*.sh
 }
 
 total_start=$SECONDS
