@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/refundflow/refundflow/internal/pci"
 )
 
 // Config is the sandbox's settings, read from REFUNDFLOW_* (see main.go,
@@ -225,11 +227,19 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write([]byte("\n"))
 }
 
-// newID returns prefix followed by 24 random hex digits.
+// newID returns prefix followed by 24 random hex digits. About one such id
+// in a thousand holds a Luhn-valid run of 13 or more decimal digits
+// ("rf_8134843355956555a7c58dbb"); the service passes gateway references on
+// to Genesys, where the card-data screen would count it, so such an id is
+// drawn again: a gateway's references are not card-shaped.
 func newID(prefix string) string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
+	for {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		if id := prefix + hex.EncodeToString(b[:]); !pci.ContainsCardNumber(id) {
+			return id
+		}
+	}
 }
 
 // newUUID returns a random RFC 4122 version 4 UUID, the shape of Genesys ids.
