@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,6 +21,7 @@ type config struct {
 	n           int
 	concurrency int
 	warmup      int
+	rounds      int
 	outDir      string
 	repoRoot    string
 	temporalBin string
@@ -31,6 +33,8 @@ type config struct {
 	// workerEnv is added to both workers' environment (KEY=value), to
 	// measure a worker setting on baseline and ours alike.
 	workerEnv []string
+	// sandboxEnv is added to the sandbox's environment (KEY=value).
+	sandboxEnv []string
 	// selfPath is this binary, re-run with -role=bare-worker (under `go
 	// test`, the test binary, whose TestMain honours the flag).
 	selfPath string
@@ -44,12 +48,13 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var cfg config
-	var serverArgs, workerEnv listFlag
+	var serverArgs, workerEnv, sandboxEnv listFlag
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.role, "role", "", "internal: "+roleBareWorker+" runs the baseline's worker")
 	fs.IntVar(&cfg.n, "n", 1000, "workflows (and webhook posts) per phase")
 	fs.IntVar(&cfg.concurrency, "concurrency", 32, "requests in flight at once, in every phase")
+	fs.IntVar(&cfg.rounds, "rounds", 4, "baseline and ours alternate this many times, -n/rounds each, so other load on the machine weighs on both alike")
 	fs.IntVar(&cfg.warmup, "warmup", 50, "unmeasured workflows run through each path first (connections, tokens, task queues)")
 	fs.StringVar(&cfg.outDir, "out", ".bench", "folder for the JSON results (relative to the repository root)")
 	fs.StringVar(&cfg.temporalBin, "temporal", "", "Temporal CLI that runs the dev server (default bin/temporal)")
@@ -57,22 +62,23 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the work folder (process logs, Temporal DB)")
 	fs.Var(&serverArgs, "server-arg", "extra dev server argument (repeatable), e.g. --dynamic-config-value=system.enableActivityEagerExecution=true")
 	fs.Var(&workerEnv, "worker-env", "extra KEY=value for both workers (repeatable), e.g. REFUNDFLOW_WORKER_WORKFLOW_POLLERS=8")
+	fs.Var(&sandboxEnv, "sandbox-env", "extra KEY=value for the sandbox (repeatable), e.g. REFUNDFLOW_SANDBOX_TOKEN_TTL=60s")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
-	cfg.serverArgs, cfg.workerEnv = serverArgs, workerEnv
+	cfg.serverArgs, cfg.workerEnv, cfg.sandboxEnv = serverArgs, workerEnv, sandboxEnv
 	if cfg.role != "" {
 		if cfg.role != roleBareWorker {
 			return cfg, fmt.Errorf("unknown -role %q", cfg.role)
 		}
 		return cfg, nil
 	}
-	if cfg.n < 1 || cfg.concurrency < 1 || cfg.warmup < 0 {
-		return cfg, errors.New("-n and -concurrency must be at least 1, -warmup at least 0")
+	if cfg.n < 1 || cfg.concurrency < 1 || cfg.warmup < 0 || cfg.rounds < 1 || cfg.rounds > cfg.n {
+		return cfg, errors.New("-n, -concurrency and -rounds must be at least 1, -rounds at most -n, -warmup at least 0")
 	}
-	for _, kv := range cfg.workerEnv {
+	for _, kv := range append(slices.Clone(cfg.workerEnv), cfg.sandboxEnv...) {
 		if !strings.Contains(kv, "=") {
-			return cfg, fmt.Errorf("-worker-env %q: want KEY=value", kv)
+			return cfg, fmt.Errorf("-worker-env or -sandbox-env %q: want KEY=value", kv)
 		}
 	}
 	root, err := repoRoot()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -14,6 +15,33 @@ import (
 type historyCost struct {
 	events   int
 	billable int
+	// firstTaskWait is how long the first workflow task waited for a
+	// worker: what eager workflow start would save.
+	firstTaskWait time.Duration
+	// activityWaits are how long each activity task waited for a worker:
+	// what eager activity execution saves.
+	activityWaits []time.Duration
+}
+
+// dispatchWaits reads, from a history's timestamps, how long tasks waited
+// between being scheduled and being picked up.
+func dispatchWaits(events []*historypb.HistoryEvent) (firstTask time.Duration, activities []time.Duration) {
+	scheduled := map[int64]time.Time{}
+	first := true
+	for _, e := range events {
+		at := e.GetEventTime().AsTime()
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			scheduled[e.GetEventId()] = at
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			if first {
+				firstTask, first = at.Sub(scheduled[e.GetWorkflowTaskStartedEventAttributes().GetScheduledEventId()]), false
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+			activities = append(activities, at.Sub(scheduled[e.GetActivityTaskStartedEventAttributes().GetScheduledEventId()]))
+		}
+	}
+	return firstTask, activities
 }
 
 // billableActions counts, from a history, the Temporal Cloud actions it
@@ -81,6 +109,7 @@ func historyCosts(ctx context.Context, c client.Client, runs []closedRun) ([]his
 				events = append(events, e)
 			}
 			costs[i] = historyCost{events: len(events), billable: billableActions(events)}
+			costs[i].firstTaskWait, costs[i].activityWaits = dispatchWaits(events)
 		}()
 	}
 	wg.Wait()

@@ -23,7 +23,17 @@ type bench struct {
 	runID string
 }
 
-// runBenchmark starts the world, runs the three phases and compares them.
+// path is one way to get a refund done: the baseline's direct start of a
+// bare workflow, or our webhook.
+type path struct {
+	name         string
+	workflowType string
+	workflowID   func(txn string) string
+	// request sends the one request that starts the workflow of txn.
+	request func(ctx context.Context, txn string) error
+}
+
+// runBenchmark starts the world, runs the phases and compares them.
 func runBenchmark(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
@@ -38,12 +48,7 @@ func runBenchmark(ctx context.Context, cfg config, logw io.Writer) (*report, err
 	}
 	b := &bench{cfg: cfg, w: w, http: newWebhookClient(w.starterURL, cfg.concurrency), logw: logw,
 		runID: strconv.FormatInt(time.Now().UnixNano()%1e10, 36)}
-	if rep.Baseline, err = b.baseline(ctx); err == nil {
-		var ours []closedRun
-		if rep.Ours, ours, err = b.ours(ctx); err == nil {
-			rep.Dedupe, err = b.dedupe(ctx, ours)
-		}
-	}
+	err = b.run(ctx, rep)
 	w.stop(cfg.keep || err != nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w (logs kept in %s)", err, w.dir)
@@ -55,8 +60,83 @@ func runBenchmark(ctx context.Context, cfg config, logw io.Writer) (*report, err
 	return rep, nil
 }
 
-// txnPrefix starts every transaction ID of one kind of call ("warm" or
-// "run") in this run, so visibility can select exactly them.
+// run measures baseline and ours in alternating rounds, so that a slow
+// drift in what else the machine does weighs on both alike, then the
+// duplicates.
+func (b *bench) run(ctx context.Context, rep *report) error {
+	if err := b.w.startBare(ctx); err != nil {
+		return err
+	}
+	baseline, ours := b.baselinePath(), b.oursPath()
+	for _, p := range []path{baseline, ours} {
+		if err := b.warm(ctx, p); err != nil {
+			return fmt.Errorf("%s warm-up: %w", p.name, err)
+		}
+	}
+	var baseRounds, ourRounds []batch
+	for r, n := range roundSizes(b.cfg.n, b.cfg.rounds) {
+		kind := fmt.Sprintf("r%d", r+1)
+		fmt.Fprintf(b.logw, "round %d of %d: %d bare workflows, then %d refund webhooks, %d at a time\n",
+			r+1, b.cfg.rounds, n, n, b.cfg.concurrency)
+		rd, err := b.round(ctx, baseline, kind, n)
+		if err != nil {
+			return fmt.Errorf("baseline, round %d: %w", r+1, err)
+		}
+		baseRounds = append(baseRounds, rd)
+		if rd, err = b.round(ctx, ours, kind, n); err != nil {
+			return fmt.Errorf("ours, round %d: %w", r+1, err)
+		}
+		ourRounds = append(ourRounds, rd)
+	}
+
+	var err error
+	rep.Baseline = summarize("baseline", "bare workflows (2 no-op activities, 1 upsert) started directly", b.cfg, baseRounds)
+	if rep.Baseline.WorkerPeakRSSMiB, err = peakRSSMiB(b.w.bare.PID()); err != nil {
+		return err
+	}
+	_ = b.w.bare.Stop(10 * time.Second)
+	rep.Ours = summarize("ours", "refund webhooks to the starter, until Completed", b.cfg, ourRounds)
+	if rep.Ours.WorkerPeakRSSMiB, err = peakRSSMiB(b.w.worker.PID()); err != nil {
+		return err
+	}
+	if rep.Ours.StarterPeakRSSMiB, err = peakRSSMiB(b.w.starter.PID()); err != nil {
+		return err
+	}
+	// Read before the benchmark's own ledger request adds a connection.
+	conns, err := connectionsTo(b.w.sandboxPort)
+	if err != nil {
+		return err
+	}
+	rep.Ours.SandboxConnections = &conns
+	if err := b.checkOurs(ctx); err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		res    *phaseResult
+		rounds []batch
+	}{{&rep.Baseline, baseRounds}, {&rep.Ours, ourRounds}} {
+		if err := b.addHistoryCosts(ctx, c.res, c.rounds); err != nil {
+			return err
+		}
+	}
+	rep.Dedupe, err = b.dedupe(ctx, ourRounds)
+	return err
+}
+
+// roundSizes splits n calls into rounds as evenly as can be.
+func roundSizes(n, rounds int) []int {
+	sizes := make([]int, rounds)
+	for i := range sizes {
+		sizes[i] = n / rounds
+		if i < n%rounds {
+			sizes[i]++
+		}
+	}
+	return sizes
+}
+
+// txnPrefix starts every transaction ID of one kind of call ("warm", "r1",
+// "r2", ...) in this run, so visibility can select exactly them.
 func (b *bench) txnPrefix(kind string) string { return "B" + b.runID + "-" + kind + "-" }
 
 // txn is the transaction ID of call i of a kind.
@@ -72,23 +152,17 @@ func (b *bench) disposition(txn string) remediation.Disposition {
 	}
 }
 
-// baseline runs the bare workflows, started as the starter starts ours.
-func (b *bench) baseline(ctx context.Context) (phaseResult, error) {
-	fmt.Fprintf(b.logw, "baseline: %d bare workflows, %d at a time ...\n", b.cfg.n, b.cfg.concurrency)
-	if err := b.w.startBare(ctx); err != nil {
-		return phaseResult{}, err
-	}
-	// Stopped afterwards so that its idle pollers do not share the cores
-	// with ours.
-	defer func() { _ = b.w.bare.Stop(10 * time.Second) }()
-	id := func(kind string, i int) string { return "bare-" + b.txn(kind, i) }
-	start := func(kind string) func(context.Context, int) error {
-		return func(ctx context.Context, i int) error {
-			d := b.disposition(b.txn(kind, i))
+// baselinePath starts bare workflows directly, as the starter starts ours.
+func (b *bench) baselinePath() path {
+	id := func(txn string) string { return "bare-" + txn }
+	return path{
+		name: "baseline", workflowType: bareWorkflowType, workflowID: id,
+		request: func(ctx context.Context, txn string) error {
+			d := b.disposition(txn)
 			// The starter's start options (starter/start.go), field for
 			// field; only the ID prefix and the task queue differ.
 			_, err := b.w.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-				ID:                                       id(kind, i),
+				ID:                                       id(txn),
 				TaskQueue:                                bareTaskQueue,
 				WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 				WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
@@ -99,69 +173,155 @@ func (b *bench) baseline(ctx context.Context) (phaseResult, error) {
 				EnableEagerStart:                         true,
 			}, bareWorkflowType, d)
 			return err
-		}
+		},
 	}
-	if err := b.warm(ctx, start("warm"), idQuery(bareWorkflowType, "bare-"+b.txnPrefix("warm"))); err != nil {
-		return phaseResult{}, fmt.Errorf("baseline warm-up: %w", err)
-	}
-	res, runs, err := b.measure(ctx, "baseline", start("run"), bareWorkflowType, "bare-"+b.txnPrefix("run"),
-		func(i int) string { return id("run", i) })
-	if err != nil {
-		return res, fmt.Errorf("baseline: %w", err)
-	}
-	if res.WorkerPeakRSSMiB, err = peakRSSMiB(b.w.bare.PID()); err != nil {
-		return res, err
-	}
-	return res, b.addHistoryCosts(ctx, &res, runs)
 }
 
-// ours posts refund dispositions to the starter until every remediation
-// has closed Completed.
-func (b *bench) ours(ctx context.Context) (phaseResult, []closedRun, error) {
-	fmt.Fprintf(b.logw, "ours: %d refund webhooks, %d at a time ...\n", b.cfg.n, b.cfg.concurrency)
-	post := func(kind string) func(context.Context, int) error {
-		return func(ctx context.Context, i int) error {
-			return b.http.post(ctx, b.txn(kind, i), "started", "")
-		}
+// oursPath posts refund dispositions to the starter.
+func (b *bench) oursPath() path {
+	return path{
+		name: "ours", workflowType: remediation.WorkflowType, workflowID: remediation.WorkflowID,
+		request: func(ctx context.Context, txn string) error {
+			return b.http.post(ctx, txn, "started", "")
+		},
 	}
-	prefix := func(kind string) string { return remediation.WorkflowID(b.txnPrefix(kind)) }
-	if err := b.warm(ctx, post("warm"), idQuery(remediation.WorkflowType, prefix("warm"))); err != nil {
-		return phaseResult{}, nil, fmt.Errorf("ours warm-up: %w", err)
-	}
-	res, runs, err := b.measure(ctx, "ours", post("run"), remediation.WorkflowType, prefix("run"),
-		func(i int) string { return remediation.WorkflowID(b.txn("run", i)) })
-	if err != nil {
-		return res, nil, fmt.Errorf("ours: %w", err)
-	}
-	completed, err := count(ctx, b.w.client, idQuery(remediation.WorkflowType, prefix("run"))+" AND "+remediation.AttrState+" = 'Completed'")
-	if err != nil {
-		return res, nil, err
-	}
-	if completed != int64(b.cfg.n) {
-		return res, nil, fmt.Errorf("ours: %d of %d remediations have RemediationState Completed", completed, b.cfg.n)
-	}
-	if err := b.checkLedger(ctx, b.cfg.warmup+b.cfg.n); err != nil {
-		return res, nil, fmt.Errorf("ours: %w", err)
-	}
-	if res.WorkerPeakRSSMiB, err = peakRSSMiB(b.w.worker.PID()); err != nil {
-		return res, nil, err
-	}
-	if res.StarterPeakRSSMiB, err = peakRSSMiB(b.w.starter.PID()); err != nil {
-		return res, nil, err
-	}
-	return res, runs, b.addHistoryCosts(ctx, &res, runs)
 }
 
-// dedupe posts each completed transaction of ours once more: Genesys
-// redelivering a webhook. Every answer must be a duplicate, nothing may
-// start, and no history may grow.
-func (b *bench) dedupe(ctx context.Context, ours []closedRun) (phaseResult, error) {
-	fmt.Fprintf(b.logw, "dedupe: %d duplicate webhooks, %d at a time ...\n", b.cfg.n, b.cfg.concurrency)
-	res := phaseResult{Name: "dedupe", What: "duplicate posts of completed refunds to the starter", N: b.cfg.n, Concurrency: b.cfg.concurrency}
+// warm runs the unmeasured warm-up through a path and waits for it:
+// connections, OAuth tokens, task queues and caches are then as they are
+// in a service that has been up for a while.
+func (b *bench) warm(ctx context.Context, p path) error {
+	if b.cfg.warmup == 0 {
+		return nil
+	}
+	calls := drive(ctx, b.cfg.warmup, b.cfg.concurrency, func(ctx context.Context, i int) error {
+		return p.request(ctx, b.txn("warm", i))
+	})
+	if err := failures(calls); err != nil {
+		return err
+	}
+	return waitAllClosed(ctx, b.w.client, idQuery(p.workflowType, p.workflowID(b.txnPrefix("warm"))), b.cfg.warmup)
+}
+
+// batch is one round's measurements of one path.
+type batch struct {
+	n           int
+	wall        time.Duration
+	accept      []time.Duration
+	toCompleted []time.Duration
+	runs        []closedRun
+	cpu         map[string]float64
+}
+
+// round sends n requests down a path and waits until the n workflows they
+// started have closed. Its span and each time to completion end at the
+// close times Temporal recorded, not when the benchmark noticed them.
+func (b *bench) round(ctx context.Context, p path, kind string, n int) (batch, error) {
+	rd := batch{n: n}
+	query := idQuery(p.workflowType, p.workflowID(b.txnPrefix(kind)))
 	var calls []call
 	cpu, err := b.cpuDuring(func() error {
-		calls = drive(ctx, b.cfg.n, b.cfg.concurrency, func(ctx context.Context, i int) error {
-			return b.http.post(ctx, b.txn("run", i), "duplicate", string(remediation.StateCompleted))
+		calls = drive(ctx, n, b.cfg.concurrency, func(ctx context.Context, i int) error {
+			return p.request(ctx, b.txn(kind, i))
+		})
+		if err := failures(calls); err != nil {
+			return err
+		}
+		return waitAllClosed(ctx, b.w.client, query, n)
+	})
+	if err != nil {
+		return rd, err
+	}
+	rd.cpu = cpu
+	if rd.runs, err = listClosed(ctx, b.w.client, query); err != nil {
+		return rd, err
+	}
+	if len(rd.runs) != n {
+		return rd, fmt.Errorf("%d workflows listed, want %d", len(rd.runs), n)
+	}
+	closeOf := make(map[string]time.Time, n)
+	var lastClose time.Time
+	for _, r := range rd.runs {
+		closeOf[r.workflowID] = r.close
+		if r.close.After(lastClose) {
+			lastClose = r.close
+		}
+	}
+	rd.accept = latencies(calls)
+	rd.toCompleted = make([]time.Duration, n)
+	for i, c := range calls {
+		closed, ok := closeOf[p.workflowID(b.txn(kind, i))]
+		if !ok {
+			return rd, fmt.Errorf("workflow of %s not listed", b.txn(kind, i))
+		}
+		rd.toCompleted[i] = closed.Sub(c.sent)
+	}
+	first, _ := span(calls)
+	rd.wall = lastClose.Sub(first)
+	return rd, nil
+}
+
+// summarize pools a path's rounds: throughput over the rounds' summed
+// spans, percentiles over every call, CPU summed.
+func summarize(name, what string, cfg config, rounds []batch) phaseResult {
+	res := phaseResult{Name: name, What: what, N: cfg.n, Concurrency: cfg.concurrency, Rounds: len(rounds), CPUSeconds: map[string]float64{}}
+	var wall time.Duration
+	var accept, toCompleted []time.Duration
+	for _, rd := range rounds {
+		wall += rd.wall
+		accept = append(accept, rd.accept...)
+		toCompleted = append(toCompleted, rd.toCompleted...)
+		for k, v := range rd.cpu {
+			res.CPUSeconds[k] = round2(res.CPUSeconds[k] + v)
+		}
+	}
+	res.setThroughput(cfg.n, wall)
+	res.AcceptP50Ms, res.AcceptP99Ms = percentile(accept, 50), percentile(accept, 99)
+	p50, p99 := percentile(toCompleted, 50), percentile(toCompleted, 99)
+	res.CompletedP50Ms, res.CompletedP99Ms = &p50, &p99
+	return res
+}
+
+func round2(v float64) float64 { return round(v, 2) }
+
+// checkOurs proves the refunds were done, once each: every remediation
+// ended Completed and the sandbox created exactly one refund per
+// transaction.
+func (b *bench) checkOurs(ctx context.Context) error {
+	query := idQuery(remediation.WorkflowType, remediation.WorkflowID("B"+b.runID+"-r"))
+	completed, err := count(ctx, b.w.client, query+" AND "+remediation.AttrState+" = 'Completed'")
+	if err != nil {
+		return err
+	}
+	if completed != int64(b.cfg.n) {
+		return fmt.Errorf("ours: %d of %d remediations have RemediationState Completed", completed, b.cfg.n)
+	}
+	if err := b.checkLedger(ctx, b.cfg.warmup+b.cfg.n); err != nil {
+		return fmt.Errorf("ours: %w", err)
+	}
+	return nil
+}
+
+// dedupe posts each transaction ours completed once more: Genesys
+// redelivering a webhook. Every answer must be a duplicate, nothing may
+// start, and no history may grow.
+func (b *bench) dedupe(ctx context.Context, ourRounds []batch) (phaseResult, error) {
+	fmt.Fprintf(b.logw, "dedupe: %d duplicate webhooks, %d at a time\n", b.cfg.n, b.cfg.concurrency)
+	res := phaseResult{Name: "dedupe", What: "duplicate posts of completed refunds to the starter", N: b.cfg.n, Concurrency: b.cfg.concurrency, Rounds: 1}
+	var txns []string
+	var before int64
+	for r, rd := range ourRounds {
+		for i := range rd.n {
+			txns = append(txns, b.txn(fmt.Sprintf("r%d", r+1), i))
+		}
+		for _, run := range rd.runs {
+			before += run.historyLength
+		}
+	}
+	var calls []call
+	cpu, err := b.cpuDuring(func() error {
+		calls = drive(ctx, len(txns), b.cfg.concurrency, func(ctx context.Context, i int) error {
+			return b.http.post(ctx, txns[i], "duplicate", string(remediation.StateCompleted))
 		})
 		return failures(calls)
 	})
@@ -170,24 +330,21 @@ func (b *bench) dedupe(ctx context.Context, ours []closedRun) (phaseResult, erro
 	}
 	res.CPUSeconds = cpu
 	first, last := span(calls)
-	res.setThroughput(b.cfg.n, last.Sub(first))
+	res.setThroughput(len(calls), last.Sub(first))
 	res.AcceptP50Ms, res.AcceptP99Ms = percentile(latencies(calls), 50), percentile(latencies(calls), 99)
 
-	after, err := listClosed(ctx, b.w.client, idQuery(remediation.WorkflowType, remediation.WorkflowID(b.txnPrefix("run"))))
+	after, err := listClosed(ctx, b.w.client, idQuery(remediation.WorkflowType, remediation.WorkflowID("B"+b.runID+"-r")))
 	if err != nil {
 		return res, err
 	}
-	if len(after) != len(ours) {
-		return res, fmt.Errorf("dedupe: %d remediations after the duplicates, %d before", len(after), len(ours))
+	if len(after) != len(txns) {
+		return res, fmt.Errorf("dedupe: %d remediations after the duplicates, %d before", len(after), len(txns))
 	}
-	var before, now int64
-	for i := range ours {
-		before += ours[i].historyLength
-		now += after[i].historyLength
+	var now int64
+	for _, run := range after {
+		now += run.historyLength
 	}
-	// Every billable action leaves an event; no new event, no new action.
-	res.EventsPerWorkflow = round(float64(now-before)/float64(b.cfg.n), 2)
-	res.BillablePerWorkflow = 0
+	// Every billable action leaves an event: no new event, no new action.
 	if now != before {
 		return res, fmt.Errorf("dedupe: duplicates added %d history events", now-before)
 	}
@@ -200,107 +357,67 @@ func (b *bench) dedupe(ctx context.Context, ours []closedRun) (phaseResult, erro
 	return res, nil
 }
 
-// warm runs the unmeasured warm-up through the same path and waits for it.
-func (b *bench) warm(ctx context.Context, do func(context.Context, int) error, query string) error {
-	if b.cfg.warmup == 0 {
-		return nil
+// addHistoryCosts reads every history of a path's rounds.
+func (b *bench) addHistoryCosts(ctx context.Context, res *phaseResult, rounds []batch) error {
+	var runs []closedRun
+	for _, rd := range rounds {
+		runs = append(runs, rd.runs...)
 	}
-	if err := failures(drive(ctx, b.cfg.warmup, b.cfg.concurrency, do)); err != nil {
-		return err
-	}
-	return waitAllClosed(ctx, b.w.client, query, b.cfg.warmup)
-}
-
-// measure runs n calls of do and waits until the n workflows they start
-// have closed; throughput and time to completion come from the close
-// times Temporal recorded.
-func (b *bench) measure(ctx context.Context, name string, do func(context.Context, int) error,
-	workflowType, idPrefix string, workflowID func(i int) string) (phaseResult, []closedRun, error) {
-	res := phaseResult{Name: name, N: b.cfg.n, Concurrency: b.cfg.concurrency}
-	query := idQuery(workflowType, idPrefix)
-	var calls []call
-	cpu, err := b.cpuDuring(func() error {
-		calls = drive(ctx, b.cfg.n, b.cfg.concurrency, do)
-		if err := failures(calls); err != nil {
-			return err
-		}
-		return waitAllClosed(ctx, b.w.client, query, b.cfg.n)
-	})
-	if err != nil {
-		return res, nil, err
-	}
-	res.CPUSeconds = cpu
-	runs, err := listClosed(ctx, b.w.client, query)
-	if err != nil {
-		return res, nil, err
-	}
-	if len(runs) != b.cfg.n {
-		return res, nil, fmt.Errorf("%d workflows listed, want %d", len(runs), b.cfg.n)
-	}
-	closeOf := make(map[string]time.Time, len(runs))
-	var lastClose time.Time
-	for _, r := range runs {
-		closeOf[r.workflowID] = r.close
-		if r.close.After(lastClose) {
-			lastClose = r.close
-		}
-	}
-	toCompleted := make([]time.Duration, len(calls))
-	for i, c := range calls {
-		closed, ok := closeOf[workflowID(i)]
-		if !ok {
-			return res, nil, fmt.Errorf("workflow %s not listed", workflowID(i))
-		}
-		toCompleted[i] = closed.Sub(c.sent)
-	}
-	first, _ := span(calls)
-	res.setThroughput(b.cfg.n, lastClose.Sub(first))
-	res.AcceptP50Ms, res.AcceptP99Ms = percentile(latencies(calls), 50), percentile(latencies(calls), 99)
-	p50, p99 := percentile(toCompleted, 50), percentile(toCompleted, 99)
-	res.CompletedP50Ms, res.CompletedP99Ms = &p50, &p99
-	return res, runs, nil
-}
-
-// addHistoryCosts reads every history of the phase.
-func (b *bench) addHistoryCosts(ctx context.Context, res *phaseResult, runs []closedRun) error {
 	costs, err := historyCosts(ctx, b.w.client, runs)
 	if err != nil {
 		return err
 	}
 	events, billable := make([]int, len(costs)), make([]int, len(costs))
+	var firstTask, activities []time.Duration
 	for i, c := range costs {
 		events[i], billable[i] = c.events, c.billable
 		res.MaxBillable = max(res.MaxBillable, c.billable)
+		firstTask = append(firstTask, c.firstTaskWait)
+		activities = append(activities, c.activityWaits...)
 	}
 	res.EventsPerWorkflow, res.BillablePerWorkflow = mean(events), mean(billable)
+	res.FirstTaskWaitP50Ms, res.ActivityWaitP50Ms = percentile(firstTask, 50), percentile(activities, 50)
 	return nil
 }
 
-// cpuDuring runs fn and returns the CPU seconds each process used meanwhile.
+// cpuDuring runs fn and returns the CPU seconds each process used
+// meanwhile, and as "other" what the rest of the machine used.
 func (b *bench) cpuDuring(fn func() error) (map[string]float64, error) {
 	procs := map[string]int{"temporal": b.w.temporal.PID(), "sandbox": b.w.sandbox.PID(),
 		"worker": b.w.worker.PID(), "starter": b.w.starter.PID(), "bench": selfPID()}
 	if pid := b.w.bare.PID(); pid != 0 {
 		procs["bare-worker"] = pid
 	}
-	before := map[string]float64{}
-	for name, pid := range procs {
-		s, err := cpuSeconds(pid)
-		if err != nil {
-			return nil, err
+	snapshot := func() (map[string]float64, error) {
+		m := map[string]float64{}
+		for name, pid := range procs {
+			s, err := cpuSeconds(pid)
+			if err != nil {
+				return nil, err
+			}
+			m[name] = s
 		}
-		before[name] = s
+		all, err := machineBusySeconds()
+		m["machine"] = all
+		return m, err
+	}
+	before, err := snapshot()
+	if err != nil {
+		return nil, err
 	}
 	if err := fn(); err != nil {
 		return nil, err
 	}
-	used := map[string]float64{}
-	for name, pid := range procs {
-		s, err := cpuSeconds(pid)
-		if err != nil {
-			return nil, err
-		}
-		used[name] = round(s-before[name], 2)
+	after, err := snapshot()
+	if err != nil {
+		return nil, err
 	}
+	used := map[string]float64{}
+	ours := 0.0
+	for name := range procs {
+		used[name] = round2(after[name] - before[name])
+		ours += after[name] - before[name]
+	}
+	used["other"] = round2(max(after["machine"]-before["machine"]-ours, 0))
 	return used, nil
 }

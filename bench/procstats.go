@@ -62,3 +62,29 @@ func cpuSeconds(pid int) (float64, error) {
 	}
 	return (u + s) / clockTicks, nil
 }
+
+// machineBusySeconds is the CPU time all processes on the machine have used
+// so far (every core, from /proc/stat). Minus what the benchmark's own
+// processes used, it shows whether something else competed for the cores
+// during a phase: figures from such a run are not the machine's.
+func machineBusySeconds() (float64, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("read /proc/stat: %w", err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	// cpu user nice system idle iowait irq softirq steal ...
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	busy := 0.0
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		v, err := strconv.ParseFloat(fields[i], 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat field %d %q: %w", i, fields[i], err)
+		}
+		busy += v
+	}
+	return busy / clockTicks, nil
+}

@@ -17,8 +17,9 @@ type phaseResult struct {
 	What        string `json:"what"`
 	N           int    `json:"n"`
 	Concurrency int    `json:"concurrency"`
-	// WallSeconds runs from the first request to the last workflow's close
-	// (dedupe: to the last answer).
+	Rounds      int    `json:"rounds"`
+	// WallSeconds sums, over the rounds, the span from the first request
+	// to the last workflow's close (dedupe: to the last answer).
 	WallSeconds float64 `json:"wallSeconds"`
 	Throughput  float64 `json:"throughputPerSecond"`
 	// Accept is the webhook's latency (baseline: the start call's).
@@ -32,6 +33,16 @@ type phaseResult struct {
 	EventsPerWorkflow   float64  `json:"historyEventsPerWorkflow"`
 	BillablePerWorkflow float64  `json:"billableActionsPerWorkflow"`
 	MaxBillable         int      `json:"maxBillableActions"`
+	// FirstTaskWaitP50Ms is how long a new workflow's first task waited
+	// for a worker (eager workflow start would skip it), from histories.
+	FirstTaskWaitP50Ms float64 `json:"firstWorkflowTaskWaitP50Ms,omitempty"`
+	// ActivityWaitP50Ms is how long an activity task waited for a worker
+	// (eager activity execution skips it), from histories.
+	ActivityWaitP50Ms float64 `json:"activityTaskWaitP50Ms,omitempty"`
+	// SandboxConnections are the worker's connections to the sandbox at the
+	// end of the phase: one pooled client per remote shows as a few open
+	// and next to none closed.
+	SandboxConnections *connections `json:"sandboxConnections,omitempty"`
 	// CPUSeconds is the CPU each process used during the measured part.
 	CPUSeconds map[string]float64 `json:"cpuSeconds"`
 }
@@ -58,8 +69,10 @@ type report struct {
 	N           int         `json:"n"`
 	Concurrency int         `json:"concurrency"`
 	Warmup      int         `json:"warmup"`
+	Rounds      int         `json:"rounds"`
 	ServerArgs  []string    `json:"serverArgs,omitempty"`
 	WorkerEnv   []string    `json:"workerEnv,omitempty"`
+	SandboxEnv  []string    `json:"sandboxEnv,omitempty"`
 	Baseline    phaseResult `json:"baseline"`
 	Ours        phaseResult `json:"ours"`
 	Dedupe      phaseResult `json:"dedupe"`
@@ -72,15 +85,13 @@ func newReport(cfg config) *report {
 	return &report{
 		When: time.Now().UTC(), Environment: describeEnvironment(cfg),
 		Command: "go run ./bench " + strings.Join(os.Args[1:], " "),
-		N:       cfg.n, Concurrency: cfg.concurrency, Warmup: cfg.warmup,
-		ServerArgs: cfg.serverArgs, WorkerEnv: cfg.workerEnv,
+		N:       cfg.n, Concurrency: cfg.concurrency, Warmup: cfg.warmup, Rounds: cfg.rounds,
+		ServerArgs: cfg.serverArgs, WorkerEnv: cfg.workerEnv, SandboxEnv: cfg.sandboxEnv,
 	}
 }
 
 // compare fills the ratios and checks the issue's targets.
 func (r *report) compare() {
-	r.Baseline.What = "bare workflows (2 no-op activities, 1 upsert) started directly"
-	r.Ours.What = "refund webhooks to the starter, until Completed"
 	ratio := func(a, b float64) float64 {
 		if b == 0 {
 			return 0
@@ -109,8 +120,8 @@ func (r *report) compare() {
 // printReport writes the table docs/benchmark.md shows.
 func printReport(w io.Writer, r *report) {
 	e := r.Environment
-	fmt.Fprintf(w, "\nRefundflow benchmark, %s: %d cores, %s, N=%d, concurrency %d, warm-up %d, commit %s\n\n",
-		r.When.Format("2006-01-02 15:04 UTC"), e.CPUs, e.GoVersion, r.N, r.Concurrency, r.Warmup, e.Commit)
+	fmt.Fprintf(w, "\nRefundflow benchmark, %s: %d cores, %s, N=%d in %d alternating rounds, concurrency %d, warm-up %d, commit %s\n\n",
+		r.When.Format("2006-01-02 15:04 UTC"), e.CPUs, e.GoVersion, r.N, r.Rounds, r.Concurrency, r.Warmup, e.Commit)
 	opt := func(p *float64) string {
 		if p == nil {
 			return "n/a"
@@ -137,11 +148,15 @@ func printReport(w io.Writer, r *report) {
 		{"history events per workflow", f1(b.EventsPerWorkflow), f1(o.EventsPerWorkflow), f2(r.Ratios["historyEvents"]), f1(d.EventsPerWorkflow) + " added"},
 		{"billable actions per workflow (max)", fmt.Sprintf("%.1f (%d)", b.BillablePerWorkflow, b.MaxBillable),
 			fmt.Sprintf("%.1f (%d)", o.BillablePerWorkflow, o.MaxBillable), f2(r.Ratios["billableActions"]), "0 added"},
+		{"worker to sandbox TCP connections: open / closed in the last minute", "n/a", conns(o.SandboxConnections), "", "n/a"},
+		{"first workflow task wait p50 (ms)", f1(b.FirstTaskWaitP50Ms), f1(o.FirstTaskWaitP50Ms), "", "n/a"},
+		{"activity task wait p50 (ms)", f1(b.ActivityWaitP50Ms), f1(o.ActivityWaitP50Ms), "", "n/a"},
 		{"CPU s, Temporal server", cpu(b, "temporal"), cpu(o, "temporal"), "", cpu(d, "temporal")},
 		{"CPU s, worker", cpu(b, "bare-worker"), cpu(o, "worker"), "", cpu(d, "worker")},
 		{"CPU s, starter / sandbox / bench", "- / - / " + cpu(b, "bench"),
 			cpu(o, "starter") + " / " + cpu(o, "sandbox") + " / " + cpu(o, "bench"), "",
 			cpu(d, "starter") + " / " + cpu(d, "sandbox") + " / " + cpu(d, "bench")},
+		{"CPU s, anything else on the machine", cpu(b, "other"), cpu(o, "other"), "", cpu(d, "other")},
 	}
 	for _, row := range rows {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", row.name, row.b, row.o, row.ratio, row.d)
@@ -154,9 +169,16 @@ func printReport(w io.Writer, r *report) {
 		}
 		fmt.Fprintf(w, "target %-40s want %-6s got %-6g %s\n", t.Name, t.Want, t.Got, mark)
 	}
-	if len(r.ServerArgs) > 0 || len(r.WorkerEnv) > 0 {
-		fmt.Fprintf(w, "server args %v, worker env %v\n", r.ServerArgs, r.WorkerEnv)
+	if len(r.ServerArgs)+len(r.WorkerEnv)+len(r.SandboxEnv) > 0 {
+		fmt.Fprintf(w, "server args %v, worker env %v, sandbox env %v\n", r.ServerArgs, r.WorkerEnv, r.SandboxEnv)
 	}
+}
+
+func conns(c *connections) string {
+	if c == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%d / %d", c.Established, c.TimeWait)
 }
 
 func f1(v float64) string { return fmt.Sprintf("%.1f", v) }

@@ -34,6 +34,8 @@ type world struct {
 	client     client.Client
 	sandboxURL string
 	starterURL string
+	// sandboxPort is where the worker's gateway and Genesys calls go.
+	sandboxPort int
 
 	temporal, sandbox, worker, starter, bare *stack.Process
 }
@@ -41,9 +43,15 @@ type world struct {
 // startWorld builds the programs and starts everything but the bare worker,
 // which runs only during the baseline (startBare).
 func startWorld(ctx context.Context, cfg config, logw io.Writer) (_ *world, err error) {
-	dir, err := os.MkdirTemp("", "refundflow-bench-")
+	// Under the output folder, not /tmp: the work folder holds the logs to
+	// read after a failed run, and nobody else's clean-up may sweep it away
+	// in the middle of one.
+	if err := os.MkdirAll(cfg.outDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", cfg.outDir, err)
+	}
+	dir, err := os.MkdirTemp(cfg.outDir, "work-")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("work folder: %w", err)
 	}
 	w := &world{dir: dir}
 	defer func() {
@@ -64,6 +72,7 @@ func startWorld(ctx context.Context, cfg config, logw io.Writer) (_ *world, err 
 		}
 	}
 	temporalPort, sandboxPort, starterPort := ports[0], ports[1], ports[2]
+	w.sandboxPort = sandboxPort
 	w.hostPort = fmt.Sprintf("127.0.0.1:%d", temporalPort)
 	w.sandboxURL = fmt.Sprintf("http://127.0.0.1:%d", sandboxPort)
 	w.starterURL = fmt.Sprintf("http://127.0.0.1:%d", starterPort)
@@ -90,7 +99,7 @@ func startWorld(ctx context.Context, cfg config, logw io.Writer) (_ *world, err 
 	common := []string{"REFUNDFLOW_TEMPORAL_ADDRESS=" + w.hostPort, "REFUNDFLOW_LOG_LEVEL=info"}
 	// No added latency and no faults: the sandbox's defaults.
 	w.sandbox = &stack.Process{Name: "sandbox", Path: filepath.Join(binDir, "sandbox"), LogPath: filepath.Join(dir, "sandbox.log"),
-		Env: append([]string{fmt.Sprintf("REFUNDFLOW_SANDBOX_ADDR=127.0.0.1:%d", sandboxPort)}, common...)}
+		Env: append(append([]string{fmt.Sprintf("REFUNDFLOW_SANDBOX_ADDR=127.0.0.1:%d", sandboxPort)}, common...), cfg.sandboxEnv...)}
 	w.worker = &stack.Process{Name: "worker", Path: filepath.Join(binDir, "worker"), LogPath: filepath.Join(dir, "worker.log"),
 		Env: append(append([]string{
 			"REFUNDFLOW_GATEWAY_REFUND_URL=" + w.sandboxURL + "/erp/refunds",
