@@ -43,6 +43,7 @@ type settings struct {
 	dispositions map[string]remediation.Action
 	currency     string
 	taskQueue    string
+	namespace    string
 	startTimeout time.Duration
 	// codecKeys is nil when payload encryption is off (no /codec then).
 	codecKeys    *codec.Keyring
@@ -72,7 +73,7 @@ func explainEnvError(err error) error {
 }
 
 func (c *Config) parse() (settings, error) {
-	s := settings{taskQueue: c.TaskQueue, startTimeout: c.StartTimeout, codecOrigins: c.CodecOrigins}
+	s := settings{taskQueue: c.TaskQueue, namespace: c.Namespace, startTimeout: c.StartTimeout, codecOrigins: c.CodecOrigins}
 	var err error
 	if s.codecKeys, err = c.Keys(); err != nil {
 		return s, err

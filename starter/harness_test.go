@@ -36,10 +36,10 @@ const (
 )
 
 // testSettings are the parsed settings every test server uses.
-func testSettings(t *testing.T, taskQueue string, startTimeout time.Duration) settings {
+func testSettings(t *testing.T, namespace, taskQueue string, startTimeout time.Duration) settings {
 	t.Helper()
 	cfg := Config{
-		Config:          temporalclient.Config{TaskQueue: taskQueue},
+		Config:          temporalclient.Config{Namespace: namespace, TaskQueue: taskQueue},
 		WebhookTokens:   []string{webhookToken, webhookTokenOld},
 		ApproverTokens:  "alice:" + aliceToken + ", bob:" + bobToken,
 		Dispositions:    remediation.DefaultDispositions,
@@ -83,14 +83,20 @@ type apiServer struct {
 // client with the start interceptor, the JSON logger, the routes.
 func newAPIServer(t *testing.T, hostPort, taskQueue string, startTimeout time.Duration) *apiServer {
 	t.Helper()
+	return newAPIServerIn(t, hostPort, remediation.DefaultNamespace, taskQueue, startTimeout)
+}
+
+// newAPIServerIn is newAPIServer on another namespace.
+func newAPIServerIn(t *testing.T, hostPort, namespace, taskQueue string, startTimeout time.Duration) *apiServer {
+	t.Helper()
 	logs := &logBuffer{}
 	logger := logging.New(logs, "debug", "starter")
-	c, err := newTemporalClient(temporalclient.Config{Address: hostPort, Namespace: remediation.DefaultNamespace, TaskQueue: taskQueue}, slog.New(slog.DiscardHandler))
+	c, err := newTemporalClient(temporalclient.Config{Address: hostPort, Namespace: namespace, TaskQueue: taskQueue}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	srv := newServer(testSettings(t, taskQueue, startTimeout), c, logger)
+	srv := newServer(testSettings(t, namespace, taskQueue, startTimeout), c, logger)
 	hs := httptest.NewServer(srv.routes())
 	t.Cleanup(hs.Close)
 	return &apiServer{t: t, srv: srv, url: hs.URL, logs: logs}

@@ -20,6 +20,7 @@ const maxQueryTimeout = 3 * time.Second
 type server struct {
 	temporal     client.Client
 	taskQueue    string
+	namespace    string
 	webhook      tokenSet
 	approvers    approverSet
 	dispositions map[string]remediation.Action
@@ -36,6 +37,7 @@ func newServer(st settings, c client.Client, logger *slog.Logger) *server {
 	return &server{
 		temporal:     c,
 		taskQueue:    st.taskQueue,
+		namespace:    st.namespace,
 		webhook:      st.webhook,
 		approvers:    st.approvers,
 		dispositions: st.dispositions,
