@@ -57,6 +57,12 @@ func TestBenchmarkRunsTiny(t *testing.T) {
 		if p.EventsPerWorkflow != 18 || p.BillablePerWorkflow != 4 || p.MaxBillable != 4 {
 			t.Errorf("%s: %.1f events, %.1f billable actions (max %d); want 18 and 4", p.Name, p.EventsPerWorkflow, p.BillablePerWorkflow, p.MaxBillable)
 		}
+		// Every dev server here runs with eager activity execution
+		// (internal/stack.DynamicConfig): most activities start in the
+		// same server transaction that scheduled them.
+		if p.ActivityWaitP50Ms != 0 {
+			t.Errorf("%s: activity task wait p50 %.1fms; eager activity execution is off", p.Name, p.ActivityWaitP50Ms)
+		}
 		if p.CompletedP50Ms == nil || *p.CompletedP50Ms <= 0 || p.WorkerPeakRSSMiB <= 0 {
 			t.Errorf("%s: completion or RSS missing: %+v", p.Name, p)
 		}

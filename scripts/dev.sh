@@ -193,6 +193,7 @@ if $local_temporal; then
 		--port "$temporal_port" --ui-port "$ui_port" --namespace "$namespace" \
 		--db-filename "$dev/temporal.db" \
 		--sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
+		--dynamic-config-value system.enableActivityEagerExecution=true \
 		"${sa_args[@]}" "${codec_args[@]}"
 	say "waiting for the Temporal dev server..."
 	wait_for "the Temporal dev server" 90 bin/temporal operator cluster health --address "localhost:$temporal_port"

@@ -7,6 +7,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/refundflow/refundflow/internal/stack"
 )
 
 // The production shape has two runners, docker-compose.yml and `make
@@ -15,8 +19,9 @@ import (
 // server version, and a config whose every required variable both provide.
 
 const (
-	serverConfig = "deploy/temporal/config/refundflow-postgres.yaml"
-	prodLocal    = "deploy/prod-local.sh"
+	serverConfig  = "deploy/temporal/config/refundflow-postgres.yaml"
+	dynamicConfig = "deploy/temporal/dynamicconfig/refundflow.yaml"
+	prodLocal     = "deploy/prod-local.sh"
 )
 
 func readRepoFile(t *testing.T, root, rel string) string {
@@ -268,6 +273,43 @@ func TestPostgresTakesTheServersPools(t *testing.T) {
 		}
 		if n <= need {
 			t.Errorf("%s: max_connections=%d, the server may open %d (4 services x %d)", where, n, need, pools)
+		}
+	}
+}
+
+// The production server runs with the dynamic settings every dev server
+// here runs with (internal/stack.DynamicConfig): what the tests and the
+// benchmark proved is what production gets. make dev passes them too.
+func TestEveryServerRunsTheSameDynamicConfig(t *testing.T) {
+	t.Parallel()
+	_, root := loadCompose(t)
+	var file map[string][]struct {
+		Value       any            `yaml:"value"`
+		Constraints map[string]any `yaml:"constraints"`
+	}
+	if err := yaml.Unmarshal([]byte(readRepoFile(t, root, dynamicConfig)), &file); err != nil {
+		t.Fatalf("%s: %v", dynamicConfig, err)
+	}
+	want := map[string]string{}
+	for _, kv := range stack.DynamicConfig {
+		want[kv.Key] = kv.Value
+	}
+	for key, values := range file {
+		if len(values) != 1 || len(values[0].Constraints) != 0 {
+			t.Errorf("%s: %s has %d values or constraints; the dev servers take one unconstrained value", dynamicConfig, key, len(values))
+			continue
+		}
+		if got := fmt.Sprint(values[0].Value); got != want[key] {
+			t.Errorf("%s: %s = %s, the dev servers run %q (internal/stack.DynamicConfig)", dynamicConfig, key, got, want[key])
+		}
+	}
+	devScript := readRepoFile(t, root, "scripts/dev.sh")
+	for key, value := range want {
+		if _, ok := file[key]; !ok {
+			t.Errorf("%s lacks %s: %s, which the dev servers run with", dynamicConfig, key, value)
+		}
+		if !strings.Contains(devScript, "--dynamic-config-value "+key+"="+value) {
+			t.Errorf("scripts/dev.sh does not pass --dynamic-config-value %s=%s", key, value)
 		}
 	}
 }

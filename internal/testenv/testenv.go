@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/stack"
 )
 
 // RepoRoot is the directory holding go.mod.
@@ -66,7 +67,7 @@ func StartTemporal(t testing.TB) *Temporal {
 	// One writer for both streams: two writers with their own locks around
 	// one buffer would race.
 	logs := &lockedWriter{w: &bytes.Buffer{}}
-	args := []string{"--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"}
+	args := stack.DynamicConfigArgs()
 	for _, name := range remediation.SearchAttributeNames {
 		args = append(args, "--search-attribute", name+"=Keyword")
 	}
