@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"log/slog"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/refundflow/refundflow/internal/remediation"
 )
 
@@ -73,7 +76,7 @@ func (a *Activities) SubmitRefund(ctx context.Context, s Submission) (Submission
 	if s.Action != remediation.ActionRefund {
 		return SubmissionResult{}, invalidRequest(fmt.Sprintf("SubmitRefund called with action %q", s.Action))
 	}
-	return a.Gateway.Submit(ctx, s)
+	return a.submit(ctx, s)
 }
 
 // SubmitChargeback asks the gateway for a chargeback.
@@ -81,7 +84,72 @@ func (a *Activities) SubmitChargeback(ctx context.Context, s Submission) (Submis
 	if s.Action != remediation.ActionChargeback {
 		return SubmissionResult{}, invalidRequest(fmt.Sprintf("SubmitChargeback called with action %q", s.Action))
 	}
-	return a.Gateway.Submit(ctx, s)
+	return a.submit(ctx, s)
+}
+
+// submit carries what earlier attempts of one submission learnt into the
+// failure the workflow sees. Only the last attempt's failure reaches it, and
+// after a call that went unanswered the next attempts may all meet a 503:
+// the review would then read as a plain outage when the gateway may have
+// made the refund. So each failed attempt leaves its verdict in its
+// heartbeat details, which the server hands to the next attempt, and a
+// failure after an unanswered call says so. An attempt that left no verdict
+// was cut off (a worker crash, a start-to-close timeout) and counts as
+// unanswered: the error is always on the side of "check the gateway first".
+func (a *Activities) submit(ctx context.Context, s Submission) (SubmissionResult, error) {
+	earlier := earlierAttemptUnanswered(ctx)
+	res, err := a.Gateway.Submit(ctx, s)
+	if err == nil {
+		return res, nil
+	}
+	unknown := SubmissionOutcomeUnknown(err)
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx, SubmissionFailure{OutcomeUnknown: earlier || unknown, Attempt: activity.GetInfo(ctx).Attempt})
+	}
+	if earlier && !unknown {
+		return res, withOutcomeUnknown(err)
+	}
+	return res, err
+}
+
+// earlierAttemptUnanswered reads the verdict the previous attempt left.
+func earlierAttemptUnanswered(ctx context.Context) bool {
+	if !activity.IsActivity(ctx) {
+		return false
+	}
+	var last *SubmissionFailure
+	if activity.HasHeartbeatDetails(ctx) {
+		var f SubmissionFailure
+		if activity.GetHeartbeatDetails(ctx, &f) == nil {
+			last = &f
+		}
+	}
+	return unansweredBefore(activity.GetInfo(ctx).Attempt, last)
+}
+
+// unansweredBefore decides from the last verdict left (nil for none) whether
+// an attempt before this one may have been made without an answer.
+func unansweredBefore(attempt int32, last *SubmissionFailure) bool {
+	switch {
+	case attempt <= 1:
+		return false
+	case last == nil || last.Attempt < attempt-1:
+		// The attempt just before left no verdict: it was cut off.
+		return true
+	}
+	return last.OutcomeUnknown
+}
+
+// withOutcomeUnknown is err, same type, retryability and delay, marked as
+// following an unanswered call.
+func withOutcomeUnknown(err error) error {
+	details := temporal.ApplicationErrorOptions{Details: []any{SubmissionFailure{OutcomeUnknown: true}}}
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) {
+		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrGatewayUnavailable, details)
+	}
+	details.NonRetryable, details.NextRetryDelay, details.Category = ae.NonRetryable(), ae.NextRetryDelay(), ae.Category()
+	return temporal.NewApplicationErrorWithOptions(ae.Message(), ae.Type(), details)
 }
 
 // UpdateInteraction writes refundStatus, refundReference and

@@ -1,14 +1,17 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/refundflow/refundflow/internal/remediation"
 )
@@ -138,5 +141,114 @@ func TestFinalErrorTypesAreTheOnesRaisedFinal(t *testing.T) {
 		if final[typ] {
 			t.Errorf("%s is retryable but listed in FinalErrorTypes", typ)
 		}
+	}
+}
+
+// scriptedGateway answers each submission with the next error in turn; the
+// last repeats.
+type scriptedGateway struct {
+	mu      sync.Mutex
+	answers []error
+	calls   int
+}
+
+func (g *scriptedGateway) Submit(context.Context, Submission) (SubmissionResult, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	err := g.answers[min(g.calls, len(g.answers)-1)]
+	g.calls++
+	return SubmissionResult{}, err
+}
+
+func unanswered() error {
+	return failure{errType: ErrGatewayUnavailable, outcomeUnknown: true, msg: "gateway did not answer within 15s after the request was sent"}.applicationError()
+}
+
+// Only the last attempt's failure reaches the workflow. After a call that
+// went unanswered, the attempts that follow may all meet a 503 (as in the
+// chaos run's CHAOS-00145); the failure that ends the retries must still
+// say that the gateway may have made the refund.
+func TestSubmitCarriesAnUnansweredCallAcrossAttempts(t *testing.T) {
+	t.Parallel()
+	status := func(code int) error {
+		return classifyStatus(gatewayRemote("gateway"), &response{status: code}).applicationError()
+	}
+	for _, tc := range []struct {
+		name      string
+		answers   []error
+		unknown   bool
+		wantType  string
+		wantFinal bool
+	}{
+		{"unanswered, then 503s until the attempts run out", []error{unanswered(), status(503)}, true, ErrGatewayUnavailable, false},
+		{"503s only", []error{status(503)}, false, ErrGatewayUnavailable, false},
+		{"unanswered, then a final 422", []error{unanswered(), status(503), status(422)}, true, ErrGatewayRejected, true},
+		{"unanswered last", []error{status(503), unanswered()}, true, ErrGatewayUnavailable, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			gw := &scriptedGateway{answers: tc.answers}
+			var suite testsuite.WorkflowTestSuite
+			env := suite.NewTestWorkflowEnvironment()
+			env.RegisterActivity(&Activities{Gateway: gw})
+			env.RegisterWorkflowWithOptions(func(ctx workflow.Context, s Submission) error {
+				var a *Activities
+				ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+					StartToCloseTimeout: time.Minute,
+					RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 4, NonRetryableErrorTypes: FinalErrorTypes},
+				})
+				return workflow.ExecuteActivity(ctx, a.SubmitRefund, s).Get(ctx, nil)
+			}, workflow.RegisterOptions{Name: "submit"})
+			env.ExecuteWorkflow("submit", refundSubmission())
+			err := env.GetWorkflowError()
+			ae := asApplicationError(t, err)
+			if got := SubmissionOutcomeUnknown(err); got != tc.unknown {
+				t.Errorf("outcome unknown = %v, want %v: %v", got, tc.unknown, err)
+			}
+			if ae.Type() != tc.wantType || ae.NonRetryable() != tc.wantFinal {
+				t.Errorf("type %s nonRetryable %v, want %s %v: the mark must not change what is retried", ae.Type(), ae.NonRetryable(), tc.wantType, tc.wantFinal)
+			}
+			if want := map[bool]int{true: len(tc.answers), false: 4}[tc.wantFinal]; gw.calls != want {
+				t.Errorf("%d calls, want %d", gw.calls, want)
+			}
+		})
+	}
+}
+
+// An attempt that left no verdict was cut off mid-call (a worker crash, a
+// start-to-close timeout), so it counts as unanswered.
+func TestUnansweredBefore(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		attempt int32
+		last    *SubmissionFailure
+		want    bool
+	}{
+		{1, nil, false},
+		{1, &SubmissionFailure{OutcomeUnknown: true, Attempt: 1}, false},
+		{2, &SubmissionFailure{Attempt: 1}, false},
+		{2, &SubmissionFailure{OutcomeUnknown: true, Attempt: 1}, true},
+		{2, nil, true},
+		{3, &SubmissionFailure{Attempt: 1}, true},
+		{3, &SubmissionFailure{Attempt: 2}, false},
+	} {
+		if got := unansweredBefore(tc.attempt, tc.last); got != tc.want {
+			t.Errorf("attempt %d after %+v: %v, want %v", tc.attempt, tc.last, got, tc.want)
+		}
+	}
+}
+
+// Genesys writes move no money: their unanswered calls carry no mark.
+func TestOnlyTheGatewayMarksAnUnansweredCall(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("read: connection reset by peer")
+	if err := classifyTransport(genesysRemote(), cause, time.Second, true).applicationError(); SubmissionOutcomeUnknown(err) {
+		t.Errorf("Genesys: %v", err)
+	}
+	if err := classifyTransport(gatewayRemote("gateway"), cause, time.Second, true).applicationError(); !SubmissionOutcomeUnknown(err) {
+		t.Errorf("gateway: %v", err)
+	}
+	if err := classifyTransport(gatewayRemote("gateway"), cause, time.Second, false).applicationError(); SubmissionOutcomeUnknown(err) {
+		t.Errorf("gateway, nothing sent: %v", err)
 	}
 }

@@ -336,6 +336,9 @@ func TestERPRetryableStatuses(t *testing.T) {
 		if !strings.HasPrefix(err.Error(), "submit refund T1: gateway answered "+fmt.Sprint(status)) {
 			t.Errorf("error = %q", err)
 		}
+		if SubmissionOutcomeUnknown(err) {
+			t.Errorf("an answer is not an unknown outcome: %v", err)
+		}
 	}
 }
 
@@ -350,8 +353,11 @@ func TestERPTimeoutIsRetryable(t *testing.T) {
 	start := time.Now()
 	_, err := f.gw.Submit(t.Context(), refundSubmission())
 	wantRetryable(t, err, ErrGatewayUnavailable, 0)
-	if !strings.Contains(err.Error(), "did not answer within 150ms") {
+	if !strings.Contains(err.Error(), "did not answer within 150ms after the request was sent") {
 		t.Errorf("error = %q", err)
+	}
+	if !SubmissionOutcomeUnknown(err) {
+		t.Errorf("a request sent and never answered may have refunded: want SubmissionFailure{OutcomeUnknown} in the details of %v", err)
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("the call took %s despite a 150ms timeout", d)
@@ -372,6 +378,31 @@ func TestERPConnectionErrorIsRetryable(t *testing.T) {
 	wantRetryable(t, err, ErrGatewayUnavailable, 0)
 	if !strings.Contains(err.Error(), "could not be reached") {
 		t.Errorf("error = %q", err)
+	}
+	if SubmissionOutcomeUnknown(err) {
+		t.Errorf("a connection refused sent nothing, so the outcome is known: %v", err)
+	}
+}
+
+// A connection cut after the request went out leaves the refund possibly
+// made: the failure says so, for the review to warn finance ops.
+func TestERPConnectionCutAfterTheRequestIsOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	f := newERP(t, 3600, 2*time.Second, func(w http.ResponseWriter, _ *http.Request, _ int) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conn.Close()
+	})
+	_, err := f.gw.Submit(t.Context(), refundSubmission())
+	wantRetryable(t, err, ErrGatewayUnavailable, 0)
+	if !strings.Contains(err.Error(), "cut the connection after the request was sent") {
+		t.Errorf("error = %q", err)
+	}
+	if !SubmissionOutcomeUnknown(err) {
+		t.Errorf("want SubmissionFailure{OutcomeUnknown} in the details of %v", err)
 	}
 }
 
@@ -472,6 +503,9 @@ func TestERPCancelledContext(t *testing.T) {
 	cancel()
 	_, err := f.gw.Submit(ctx, refundSubmission())
 	wantRetryable(t, err, ErrGatewayUnavailable, 0)
+	if SubmissionOutcomeUnknown(err) {
+		t.Errorf("nothing was sent: %v", err)
+	}
 }
 
 func BenchmarkERPSubmit(b *testing.B) {

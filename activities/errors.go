@@ -1,6 +1,10 @@
 package activities
 
-import "go.temporal.io/sdk/temporal"
+import (
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+)
 
 // Error types the workflow's retry policies name. Final ones are also marked
 // non-retryable where they are raised; listing them in the policy too keeps
@@ -25,6 +29,31 @@ const (
 
 // FinalErrorTypes are never retried by the workflow's policies.
 var FinalErrorTypes = []string{ErrGatewayRejected, ErrAuthFailed, ErrInvalidRequest, ErrConfiguration, ErrGenesysRejected}
+
+// SubmissionFailure rides on a failed submission as its ApplicationError's
+// details. The error type decides whether to retry; this tells the workflow
+// what finance ops must be warned of. It is also the heartbeat detail one
+// attempt leaves for the next (see Activities.submit).
+type SubmissionFailure struct {
+	// OutcomeUnknown: a request of this submission went out and no answer
+	// came back (a timeout, or the connection cut mid-request), in this
+	// attempt or an earlier one. The gateway may have made the refund.
+	OutcomeUnknown bool `json:"outcomeUnknown"`
+	// Attempt is the activity attempt that left this heartbeat detail.
+	Attempt int32 `json:"attempt,omitempty"`
+}
+
+// SubmissionOutcomeUnknown reports whether err (an activity's own error, or
+// one link of the chain the workflow receives) says the gateway may have
+// made the refund although the call failed.
+func SubmissionOutcomeUnknown(err error) bool {
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || !ae.HasDetails() {
+		return false
+	}
+	var f SubmissionFailure
+	return ae.Details(&f) == nil && f.OutcomeUnknown
+}
 
 func invalidRequest(msg string) error {
 	return temporal.NewNonRetryableApplicationError(msg, ErrInvalidRequest, nil)

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -99,6 +101,11 @@ func (c *apiClient) do(ctx context.Context, op string, out outgoing) (*response,
 func (c *apiClient) send(ctx context.Context, out outgoing, token string) (*response, *failure) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	// Once the headers are out, the remote may act on the request even if
+	// its answer never arrives. Counting from the headers rather than the
+	// whole body errs on the side of "check the gateway before deciding".
+	var sent atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { sent.Store(true) }})
 	var body io.Reader
 	if out.body != nil {
 		body = bytes.NewReader(out.body)
@@ -118,13 +125,13 @@ func (c *apiClient) send(ctx context.Context, out outgoing, token string) (*resp
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		f := classifyTransport(c.remote, err, c.timeout)
+		f := classifyTransport(c.remote, err, c.timeout, sent.Load())
 		return nil, &f
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBody))
 	if err != nil {
-		f := classifyTransport(c.remote, fmt.Errorf("reading the answer to %s: %w", res.Status, err), c.timeout)
+		f := classifyTransport(c.remote, fmt.Errorf("reading the answer to %s: %w", res.Status, err), c.timeout, true)
 		return nil, &f
 	}
 	return &response{status: res.StatusCode, header: res.Header, body: data}, nil

@@ -37,10 +37,13 @@ type remote struct {
 	name        string
 	unavailable string
 	rejected    string
+	// moneyMoves marks the gateway: a call to it that went out unanswered
+	// carries SubmissionFailure{OutcomeUnknown} for the workflow to read.
+	moneyMoves bool
 }
 
 func gatewayRemote(name string) remote {
-	return remote{name: name, unavailable: ErrGatewayUnavailable, rejected: ErrGatewayRejected}
+	return remote{name: name, unavailable: ErrGatewayUnavailable, rejected: ErrGatewayRejected, moneyMoves: true}
 }
 
 func genesysRemote() remote {
@@ -54,13 +57,20 @@ type failure struct {
 	final      bool
 	retryAfter time.Duration
 	msg        string
+	// outcomeUnknown: the request went out and no answer came back, so the
+	// remote may have acted on it.
+	outcomeUnknown bool
 }
 
 func (f failure) applicationError() error {
-	return temporal.NewApplicationErrorWithOptions(f.msg, f.errType, temporal.ApplicationErrorOptions{
+	opts := temporal.ApplicationErrorOptions{
 		NonRetryable:   f.final,
 		NextRetryDelay: f.retryAfter,
-	})
+	}
+	if f.outcomeUnknown {
+		opts.Details = []any{SubmissionFailure{OutcomeUnknown: true}}
+	}
+	return temporal.NewApplicationErrorWithOptions(f.msg, f.errType, opts)
 }
 
 // response is a remote's answer, its body already read (and bounded).
@@ -88,16 +98,25 @@ func classifyStatus(r remote, resp *response) failure {
 }
 
 // classifyTransport turns an error from http.Client.Do (or from reading the
-// body) into a retryable failure. The request may or may not have reached
-// the remote; retrying is safe because every gateway call carries its
-// Idempotency-Key and every Genesys call is idempotent or looked up first.
-func classifyTransport(r remote, err error, timeout time.Duration) failure {
+// body) into a retryable failure. Retrying is safe because every gateway
+// call carries its Idempotency-Key and every Genesys call is idempotent or
+// looked up first. sent says the request had gone out when the call
+// failed: the remote may then have acted on it (a refund made, its answer
+// lost), which finance ops must be told before they decide.
+func classifyTransport(r remote, err error, timeout time.Duration, sent bool) failure {
 	what := "could not be reached"
+	if sent {
+		what = "cut the connection after the request was sent"
+	}
 	var netErr net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
 		what = "did not answer within " + timeout.String()
+		if sent {
+			what += " after the request was sent"
+		}
 	}
-	return failure{errType: r.unavailable, msg: fmt.Sprintf("%s %s: %s", r.name, what, sanitize(err.Error(), maxExcerpt))}
+	return failure{errType: r.unavailable, outcomeUnknown: sent && r.moneyMoves,
+		msg: fmt.Sprintf("%s %s: %s", r.name, what, sanitize(err.Error(), maxExcerpt))}
 }
 
 // authFailed is a 401 that a new token did not cure.

@@ -71,7 +71,7 @@ func (o *oauthCredentials) newSource() oauth2.TokenSource {
 
 func (o *oauthCredentials) bearer(ctx context.Context) (string, uint64, *failure) {
 	if err := ctx.Err(); err != nil {
-		f := classifyTransport(o.remote, err, 0)
+		f := classifyTransport(o.remote, err, 0, false)
 		return "", 0, &f
 	}
 	o.mu.Lock()
