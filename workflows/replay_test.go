@@ -17,8 +17,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) < 8 {
-		t.Fatalf("found %d recorded histories in testdata, want one per history shape (8)", len(files))
+	if len(files) < 10 {
+		t.Fatalf("found %d recorded histories in testdata, want one per history shape (10)", len(files))
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {

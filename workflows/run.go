@@ -32,8 +32,22 @@ type run struct {
 	reviewSince  time.Time
 	reviewReason string
 	reminders    int
-	reminder     workflow.Future
+	// reminder is the timer to the next reminder.
+	reminder workflow.Future
+	// reminding is a RemindFinance still in flight, and stopReminding
+	// cancels it (non-blocking reminders only, see remind).
+	reminding     workflow.Future
+	stopReminding workflow.CancelFunc
+	// outcomeUnknown: some submission of this remediation went out and got
+	// no answer, so the gateway may have made it. Every later failure says
+	// so too: a new approval does not make the earlier call unhappen.
+	outcomeUnknown bool
 }
+
+// nonBlockingReminder is the GetVersion change that took RemindFinance off
+// the decision path. Before it, a decision that arrived while a reminder
+// was being delivered waited for it (up to Genesys' retry hour).
+const nonBlockingReminder = "non-blocking-reminder"
 
 var a *activities.Activities
 
@@ -114,7 +128,11 @@ func (r *run) submit(ctx workflow.Context, action remediation.Action, amountMino
 	err := workflow.ExecuteActivity(actx, submitActivity, submission).Get(ctx, &result)
 	r.drainDecisions(ctx, "it arrived while the refund was being submitted")
 	if err != nil {
+		r.outcomeUnknown = r.outcomeUnknown || outcomeUnknown(err)
 		r.status.LastError = describeFailure("gateway "+string(action), err)
+		if r.outcomeUnknown {
+			r.status.LastError = unknownOutcomeWarning(action) + r.status.LastError
+		}
 		return false
 	}
 	r.status.LastError = ""
@@ -189,13 +207,16 @@ func (r *run) awaitDecision(ctx workflow.Context) {
 		})
 	}
 	var decision remediation.Decision
-	received, reminded := false, false
+	received, reminded, delivered := false, false, false
 	selector := workflow.NewSelector(ctx)
 	selector.AddReceive(r.decisions, func(c workflow.ReceiveChannel, _ bool) {
 		c.Receive(ctx, &decision)
 		received = true
 	})
 	selector.AddFuture(r.reminder, func(workflow.Future) { reminded = true })
+	if r.reminding != nil {
+		selector.AddFuture(r.reminding, func(workflow.Future) { delivered = true })
+	}
 	selector.Select(ctx)
 
 	switch {
@@ -204,6 +225,12 @@ func (r *run) awaitDecision(ctx workflow.Context) {
 	case reminded:
 		r.reminder = nil
 		r.remind(ctx)
+	case delivered:
+		err := r.reminding.Get(ctx, nil)
+		r.reminding, r.stopReminding = nil, nil
+		if err != nil {
+			r.noteWritebackError(describeFailure("reminder to finance ops", err))
+		}
 	}
 }
 
@@ -223,9 +250,40 @@ func (r *run) remind(ctx workflow.Context) {
 		WaitingSince:  r.reviewSince.UTC().Format(time.RFC3339),
 	}
 	actx := workflow.WithActivityOptions(ctx, r.settings.genesysOptions(fmt.Sprintf("Remind finance ops (#%d)", r.reminders)))
-	if err := workflow.ExecuteActivity(actx, a.RemindFinance, reminder).Get(ctx, nil); err != nil {
-		r.noteWritebackError(describeFailure("reminder to finance ops", err))
+	if workflow.GetVersion(ctx, nonBlockingReminder, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		// Histories from before the change wait here, and must keep doing so.
+		if err := workflow.ExecuteActivity(actx, a.RemindFinance, reminder).Get(ctx, nil); err != nil {
+			r.noteWritebackError(describeFailure("reminder to finance ops", err))
+		}
+		return
 	}
+	// The reminder runs while awaitDecision keeps listening: with Genesys
+	// slow or down it may take its whole retry hour, and a decision must not
+	// wait behind it. One in flight is enough; a reminder that falls due
+	// meanwhile is skipped rather than stacked behind it.
+	if r.reminding != nil {
+		return
+	}
+	rctx, cancel := workflow.WithCancel(actx)
+	r.reminding, r.stopReminding = workflow.ExecuteActivity(rctx, a.RemindFinance, reminder), cancel
+}
+
+// stopReminder cancels a reminder still in flight once a decision is
+// applied: it asks finance ops for what they have just decided. Cancelling
+// rather than waiting keeps the decision, and the end of the workflow, from
+// waiting behind Genesys. Cancelling rather than leaving it unawaited makes
+// the end deliberate: the history says the reminder was called off, the
+// server retries it no more, and an approval that goes back to submitting
+// has no stale reminder running beside it. RemindFinance does not
+// heartbeat, so an attempt already under way finishes on its own and its
+// result is dropped: at worst one late nudge, never a wrong outcome.
+// A no-op when none is in flight (always, on the old path).
+func (r *run) stopReminder() {
+	if r.stopReminding == nil {
+		return
+	}
+	r.stopReminding()
+	r.reminding, r.stopReminding = nil, nil
 }
 
 // apply checks one decision against the rules and carries it out.
@@ -267,6 +325,7 @@ func (r *run) apply(ctx workflow.Context, dec remediation.Decision) {
 	}
 	rec.Outcome = remediation.OutcomeApplied
 	r.status.Decisions = append(r.status.Decisions, rec)
+	r.stopReminder()
 
 	switch dec.Decision {
 	case remediation.DecisionApprove:
@@ -427,6 +486,26 @@ func describeFailure(what string, err error) string {
 		b.WriteString(": " + oneLine(err.Error(), 300))
 	}
 	return b.String()
+}
+
+// outcomeUnknown reports whether a failed submission may nonetheless have
+// been made. The workflow sees only the last attempt's failure: the
+// activity marks it when that attempt or an earlier one went unanswered
+// (activities.SubmissionFailure), and a timeout means Temporal cut an
+// attempt off mid-call (start-to-close, or the window closing on it; its
+// cause is then the attempt before). It reads only the error, so it is as
+// deterministic as the history it comes from.
+func outcomeUnknown(err error) bool {
+	var timeoutErr *temporal.TimeoutError
+	return errors.As(err, &timeoutErr) || activities.SubmissionOutcomeUnknown(err)
+}
+
+// unknownOutcomeWarning heads the failure description (and so the review
+// reason, the workitem, the wrap-up notes and the status' lastError). It
+// comes first, and says the money may have moved in its first words,
+// because the workitem's 512 characters may leave the reason only 40.
+func unknownOutcomeWarning(action remediation.Action) string {
+	return fmt.Sprintf("OUTCOME UNKNOWN: the %s may have been made (a gateway call timed out or was cut off mid-request); check with the gateway before deciding. ", action)
 }
 
 func formatAmount(minor int64, currency string) string {

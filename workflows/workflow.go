@@ -48,6 +48,9 @@ func (r *Remediation) RemediationWorkflow(ctx workflow.Context, d remediation.Di
 	for !run.status.State.Terminal() {
 		run.awaitDecision(ctx)
 	}
+	// Only an applied decision ends a review, and it stops any reminder in
+	// flight; this keeps that true should another way to end appear.
+	run.stopReminder()
 
 	// Decisions that arrived with or after the one that ended it are
 	// recorded, so none is lost without a trace.

@@ -2,14 +2,19 @@ package workflows
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/suite"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/internal/remediation"
@@ -43,6 +48,10 @@ type WorkflowSuite struct {
 	gateway []func(activities.Submission) (activities.SubmissionResult, error)
 	// escalate answers each escalation in turn; the last answer repeats.
 	escalate []error
+	// remindTakes is how long (workflow time) a reminder takes; remindErr
+	// is what it answers then.
+	remindTakes time.Duration
+	remindErr   error
 }
 
 func TestWorkflowSuite(t *testing.T) {
@@ -56,6 +65,7 @@ func (s *WorkflowSuite) SetupTest() {
 	s.calls = &calls{}
 	s.gateway = nil
 	s.escalate = nil
+	s.remindTakes, s.remindErr = 0, nil
 	(&Remediation{Settings: testSettings}).Register(s.env)
 	s.env.RegisterActivity(&activities.Activities{})
 
@@ -97,8 +107,8 @@ func (s *WorkflowSuite) SetupTest() {
 	}).Maybe()
 	s.env.OnActivity(a.RemindFinance, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.Reminder) error {
 		s.calls.add(func() { s.calls.reminders = append(s.calls.reminders, r) })
-		return nil
-	}).Maybe()
+		return s.remindErr
+	}).AfterFn(func() time.Duration { return s.remindTakes }).Maybe()
 	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		attrs := args.Get(0).(temporal.SearchAttributes)
 		s.calls.add(func() {
@@ -128,6 +138,16 @@ func rejected(msg string) func(activities.Submission) (activities.SubmissionResu
 
 func unavailable(activities.Submission) (activities.SubmissionResult, error) {
 	return activities.SubmissionResult{}, temporal.NewApplicationError("gateway answered 503", activities.ErrGatewayUnavailable)
+}
+
+// unanswered is a call that went out and got no answer, as the activity
+// reports it (after a timeout or a cut connection, in this attempt or an
+// earlier one): the gateway may have made the refund.
+func unanswered(errType string, final bool) func(activities.Submission) (activities.SubmissionResult, error) {
+	return func(activities.Submission) (activities.SubmissionResult, error) {
+		return activities.SubmissionResult{}, temporal.NewApplicationErrorWithOptions("gateway did not answer within 15s after the request was sent", errType,
+			temporal.ApplicationErrorOptions{NonRetryable: final, Details: []any{activities.SubmissionFailure{OutcomeUnknown: true}}})
+	}
 }
 
 func refund() remediation.Disposition {
@@ -284,7 +304,64 @@ func (s *WorkflowSuite) TestOutageRetriedUntilTheWindowEndsThenReview() {
 	}
 	s.Equal(remediation.StateAwaitingReview, reviewStatus.State)
 	s.Contains(reviewStatus.LastError, "gateway refund failed after retrying for the whole retry window")
+	s.NotContains(reviewStatus.LastError, "OUTCOME UNKNOWN", "every call was answered 503: nothing was made")
 	s.Equal(1, reviewStatus.Attempts)
+}
+
+// A review reached after a call whose outcome is unknown says so first,
+// wherever finance ops read it: the gateway may have made the refund.
+func (s *WorkflowSuite) TestUnansweredCallIsFlaggedInTheReview() {
+	for name, answer := range map[string]func(activities.Submission) (activities.SubmissionResult, error){
+		// The activity's own timeout or a cut connection, every attempt.
+		"unanswered": unanswered(activities.ErrGatewayUnavailable, false),
+		// An unanswered call, then 503s to the end of the window: the
+		// activity marks the last 503.
+		"503 after an unanswered call": func(activities.Submission) (activities.SubmissionResult, error) {
+			return activities.SubmissionResult{}, temporal.NewApplicationErrorWithOptions("gateway answered 503", activities.ErrGatewayUnavailable,
+				temporal.ApplicationErrorOptions{Details: []any{activities.SubmissionFailure{OutcomeUnknown: true}}})
+		},
+		// Temporal cut the attempt off (start-to-close): no answer either.
+		"attempt timed out": func(activities.Submission) (activities.SubmissionResult, error) {
+			return activities.SubmissionResult{}, temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_START_TO_CLOSE, nil)
+		},
+	} {
+		s.Run(name, func() {
+			s.SetupTest()
+			s.gateway = append(s.gateway, answer)
+			var review remediation.Status
+			s.env.RegisterDelayedCallback(func() { review = s.status() }, 30*time.Minute)
+			s.decide(time.Hour, remediation.Decision{DecisionID: "d1", Decision: "reject", Approver: "alice"})
+			s.start(refund())
+
+			s.Equal(remediation.StateRejected, s.outcome().State)
+			s.Equal(remediation.StateAwaitingReview, review.State)
+			const warning = "OUTCOME UNKNOWN: the refund may have been made (a gateway call timed out or was cut off mid-request); check with the gateway before deciding."
+			s.True(strings.HasPrefix(review.LastError, warning), "status lastError: %s", review.LastError)
+			s.Contains(review.LastError, "gateway refund failed after retrying for the whole retry window")
+			s.Require().Len(s.calls.escalations, 1)
+			s.True(strings.HasPrefix(s.calls.escalations[0].Reason, warning), "escalation reason: %s", s.calls.escalations[0].Reason)
+			s.Require().Len(s.calls.wrapups, 1)
+			s.Contains(s.calls.wrapups[0].Notes, warning)
+		})
+	}
+}
+
+// An approval does not make an earlier unanswered call unhappen: when the
+// approved submission fails too, the review still carries the warning.
+func (s *WorkflowSuite) TestUnknownOutcomeOutlivesAnApproval() {
+	s.gateway = []func(activities.Submission) (activities.SubmissionResult, error){
+		unanswered(activities.ErrGatewayRejected, true), rejected("gateway answered 422: amount above the original charge"),
+	}
+	s.decide(time.Hour, remediation.Decision{DecisionID: "d1", Decision: "approve", Approver: "alice", RefundAmount: "39.50"})
+	s.decide(2*time.Hour, remediation.Decision{DecisionID: "d2", Decision: "reject", Approver: "alice"})
+	s.start(refund())
+
+	out := s.outcome()
+	s.Equal(remediation.StateRejected, out.State)
+	s.Require().Len(s.calls.submissions, 2)
+	s.Require().Len(s.calls.escalations, 2)
+	s.Contains(s.calls.escalations[1].Reason, "approved by alice, but the gateway failed again: OUTCOME UNKNOWN")
+	s.Contains(s.calls.escalations[1].Reason, "amount above the original charge")
 }
 
 func (s *WorkflowSuite) TestApproveThenSuccessUsesTheSameKey() {
@@ -428,6 +505,107 @@ func (s *WorkflowSuite) TestRemindersWhileAwaitingReviewNeverApprove() {
 	s.Equal(2, s.calls.reminders[1].Count)
 	s.Equal("wi-T-1001", s.calls.reminders[0].WorkitemID)
 	s.Len(s.calls.submissions, 1, "time alone never approves")
+}
+
+// slowReminder makes the first reminder (due 4h into the review) take 30
+// minutes of Genesys retries and sends a decision 10 minutes into it. It
+// returns when the signal was sent and when the reminder started and was
+// cancelled (zero when it was not).
+func (s *WorkflowSuite) slowReminder(dec remediation.Decision) (signalled, started, cancelled *time.Time) {
+	signalled, started, cancelled = new(time.Time), new(time.Time), new(time.Time)
+	s.remindTakes = 30 * time.Minute
+	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "RemindFinance" && started.IsZero() {
+			*started = s.env.Now()
+		}
+	})
+	s.env.SetOnActivityCanceledListener(func(info *activity.Info) {
+		if info.ActivityType.Name == "RemindFinance" {
+			*cancelled = s.env.Now()
+		}
+	})
+	s.env.RegisterDelayedCallback(func() {
+		*signalled = s.env.Now()
+		s.env.SignalWorkflow(remediation.DecisionSignal, dec)
+	}, 4*time.Hour+10*time.Minute)
+	return signalled, started, cancelled
+}
+
+// A decision that arrives while a reminder is still being delivered (Genesys
+// slow or down, retried for up to an hour) is applied at once: the reminder
+// runs beside the wait for decisions, not in front of it.
+func (s *WorkflowSuite) TestDecisionDuringASlowReminderIsAppliedAtOnce() {
+	s.gateway = append(s.gateway, rejected("no"))
+	signalled, started, cancelled := s.slowReminder(remediation.Decision{DecisionID: "d1", Decision: "reject", Approver: "alice"})
+	s.start(refund())
+
+	out := s.outcome()
+	s.Equal(remediation.StateRejected, out.State)
+	s.False(started.IsZero(), "the reminder ran")
+	s.True(signalled.After(*started))
+	s.Require().Len(out.Decisions, 1)
+	s.Equal(signalled.UTC().Format(time.RFC3339), out.Decisions[0].ReceivedAt,
+		"applied when it arrived, not when the reminder finished (%s)", started.Add(30*time.Minute).UTC().Format(time.RFC3339))
+	s.Less(s.env.Now().Sub(*signalled), time.Minute, "the workflow ended with the decision, not with the reminder")
+	s.Equal(*signalled, *cancelled, "the reminder for a review that was just decided is cancelled")
+	s.Empty(s.calls.reminders, "the cancelled reminder never finished")
+	s.Empty(out.WritebackErrors, "a reminder cancelled on purpose is not a failure")
+	s.Equal([]string{remediation.RefundStatusFailedReview, remediation.RefundStatusRejected}, refundStatuses(s.calls.updates))
+}
+
+// Workflows that ran their reminders before the change replay down the old
+// path, where the decision waits for the reminder (the recorded histories
+// hold such reminders, see TestReplayRecordedHistories).
+func (s *WorkflowSuite) TestBeforeNonBlockingRemindersADecisionWaitsForTheReminder() {
+	s.env.OnGetVersion(nonBlockingReminder, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	s.gateway = append(s.gateway, rejected("no"))
+	signalled, started, cancelled := s.slowReminder(remediation.Decision{DecisionID: "d1", Decision: "reject", Approver: "alice"})
+	s.start(refund())
+
+	out := s.outcome()
+	s.Equal(remediation.StateRejected, out.State)
+	s.Require().Len(out.Decisions, 1)
+	s.True(signalled.Before(started.Add(30 * time.Minute)))
+	s.Equal(started.Add(30*time.Minute).UTC().Format(time.RFC3339), out.Decisions[0].ReceivedAt)
+	s.True(cancelled.IsZero())
+	s.Len(s.calls.reminders, 1)
+}
+
+// A decision that is refused leaves the review open, and the reminder about
+// it carries on; its failure is still recorded.
+func (s *WorkflowSuite) TestRefusedDecisionDuringAReminderLetsItFinish() {
+	s.gateway = append(s.gateway, rejected("no"))
+	s.remindErr = temporal.NewNonRetryableApplicationError("workitem not found", activities.ErrGenesysRejected, nil)
+	_, started, cancelled := s.slowReminder(remediation.Decision{DecisionID: "d1", Decision: "approve", Approver: "agent-7"})
+	s.decide(5*time.Hour, remediation.Decision{DecisionID: "d2", Decision: "reject", Approver: "alice"})
+	s.start(refund())
+
+	out := s.outcome()
+	s.Equal(remediation.StateRejected, out.State)
+	s.Equal([]string{remediation.OutcomeRefused, remediation.OutcomeApplied}, decisionOutcomes(out))
+	s.True(cancelled.IsZero(), "a refused decision does not stop the reminder")
+	s.Require().Len(s.calls.reminders, 1)
+	s.Equal(1, s.calls.reminders[0].Count)
+	s.Require().Len(out.WritebackErrors, 1)
+	s.Contains(out.WritebackErrors[0], "reminder to finance ops failed")
+	s.Contains(out.WritebackErrors[0], "workitem not found")
+	s.False(started.IsZero())
+}
+
+// A reminder that falls due while the previous one is still being
+// delivered is skipped, not stacked behind it.
+func (s *WorkflowSuite) TestRemindersDoNotStack() {
+	s.gateway = append(s.gateway, rejected("no"))
+	s.remindTakes = 5 * time.Hour // longer than the 4h between reminders
+	s.decide(13*time.Hour, remediation.Decision{DecisionID: "d1", Decision: "reject", Approver: "alice"})
+	s.start(refund())
+
+	out := s.outcome()
+	s.Equal(remediation.StateRejected, out.State)
+	// Due at 4h (runs to 9h), 8h (skipped), 12h (runs, cancelled at 13h).
+	s.Require().Len(s.calls.reminders, 1)
+	s.Equal(1, s.calls.reminders[0].Count)
+	s.env.AssertActivityNumberOfCalls(s.T(), "RemindFinance", 2)
 }
 
 func (s *WorkflowSuite) TestFailedEscalationIsTriedAgainAtTheReminder() {

@@ -1,7 +1,9 @@
 // Command record-histories runs one remediation per history shape against a
 // real dev server and writes each history to workflows/testdata as JSON, for
-// the replay test. Run it on purpose (make histories) when a workflow change
-// is meant to change history shape; never to make a failing replay pass.
+// the replay test. Run it on purpose when a workflow change is meant to
+// change history shape; never to make a failing replay pass. A change gated
+// by workflow.GetVersion adds a shape and records only that one
+// (-only name): the older histories are what keeps the old path replaying.
 package main
 
 import (
@@ -9,11 +11,16 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -34,8 +41,9 @@ const taskQueue = "record-histories"
 func main() {
 	temporalBin := flag.String("temporal", "bin/temporal", "path of the temporal CLI")
 	out := flag.String("out", "workflows/testdata", "where histories are written")
+	only := flag.String("only", "", "comma-separated shape names to record (default all); a new shape is recorded alone, so the committed histories of older code stay as they are")
 	flag.Parse()
-	if err := record(*temporalBin, *out); err != nil {
+	if err := record(*temporalBin, *out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "record-histories:", err)
 		os.Exit(1)
 	}
@@ -48,6 +56,12 @@ type shape struct {
 	decisions   []remediation.Decision
 	// decideAfter waits before each decision (for reminders to fire).
 	decideAfter time.Duration
+	// whileReminding sends the decisions while a reminder is still being
+	// delivered (the world holds it), and checks they did not wait for it.
+	whileReminding bool
+	// check is what the run must show, so a history records the path it
+	// is named for.
+	check func(remediation.Outcome) error
 }
 
 func shapes() []shape {
@@ -79,10 +93,41 @@ func shapes() []shape {
 			{DecisionID: "d2", Decision: "approve", Approver: "alice"},
 			{DecisionID: "d3", Decision: "reject", Approver: "bob"},
 		}},
+		// The non-blocking-reminder change: a rejection that arrives while
+		// a reminder is held by a slow Genesys ends the workflow at once,
+		// and the reminder is cancelled.
+		{name: "decision_during_slow_reminder", disposition: base("REJECT-SLOWREMIND"), whileReminding: true,
+			decisions: []remediation.Decision{{DecisionID: "d1", Decision: "reject", Approver: "alice"}},
+			check: func(out remediation.Outcome) error {
+				for _, e := range out.WritebackErrors {
+					if strings.Contains(e, "reminder") {
+						return fmt.Errorf("the cancelled reminder was recorded as a failure: %q", e)
+					}
+				}
+				if out.State != remediation.StateRejected {
+					return fmt.Errorf("want Rejected, got %s", out.State)
+				}
+				return nil
+			}},
+		// A gateway call that hangs past its timeout, then 503s to the end
+		// of the window, through the real ERP client: the review says the
+		// refund may have been made.
+		{name: "unanswered_then_outage_review", disposition: base("HANG-1"),
+			decisions: []remediation.Decision{{DecisionID: "d1", Decision: "reject", Approver: "alice"}},
+			check: func(out remediation.Outcome) error {
+				if !strings.HasPrefix(out.LastError, "OUTCOME UNKNOWN") || !strings.Contains(out.LastError, "503") {
+					return fmt.Errorf("lastError does not warn of an unknown outcome: %q", out.LastError)
+				}
+				return nil
+			}},
 	}
 }
 
-func record(temporalBin, outDir string) error {
+func record(temporalBin, outDir, only string) error {
+	selected, err := selectShapes(only)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -103,15 +148,22 @@ func record(temporalBin, outDir string) error {
 	w := worker.New(c, taskQueue, worker.Options{})
 	settings := workflows.Settings{GatewayTimeout: time.Second, RetryWindow: 3 * time.Second, ReviewReminder: time.Second}
 	(&workflows.Remediation{Settings: settings}).Register(w)
-	world := &scriptedWorld{rejectedOnce: map[string]bool{}}
+	hanging, err := newHangingGateway()
+	if err != nil {
+		return err
+	}
+	defer hanging.close()
+	world := &scriptedWorld{rejectedOnce: map[string]bool{}, hanging: hanging.gateway,
+		reminding: make(chan string, 1), release: make(chan struct{})}
+	defer world.releaseReminders()
 	w.RegisterActivity(&activities.Activities{Gateway: world, Interactions: world, Finance: world})
 	if err := w.Start(); err != nil {
 		return err
 	}
 	defer w.Stop()
 
-	for _, s := range shapes() {
-		if err := runShape(ctx, c, s, outDir); err != nil {
+	for _, s := range selected {
+		if err := runShape(ctx, c, world, s, outDir); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 		fmt.Println("recorded", s.name)
@@ -119,7 +171,24 @@ func record(temporalBin, outDir string) error {
 	return nil
 }
 
-func runShape(ctx context.Context, c client.Client, s shape, outDir string) error {
+// selectShapes returns the shapes named in only (all when it is empty).
+func selectShapes(only string) ([]shape, error) {
+	all := shapes()
+	if only == "" {
+		return all, nil
+	}
+	var out []shape
+	for _, name := range strings.Split(only, ",") {
+		i := slices.IndexFunc(all, func(s shape) bool { return s.name == strings.TrimSpace(name) })
+		if i < 0 {
+			return nil, fmt.Errorf("no shape named %q", name)
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+func runShape(ctx context.Context, c client.Client, world *scriptedWorld, s shape, outDir string) error {
 	d := s.disposition
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: remediation.WorkflowID(d.TransactionID), TaskQueue: taskQueue,
@@ -131,6 +200,11 @@ func runShape(ctx context.Context, c client.Client, s shape, outDir string) erro
 	if err != nil {
 		return err
 	}
+	if s.whileReminding {
+		if err := world.awaitReminder(ctx, d.TransactionID); err != nil {
+			return err
+		}
+	}
 	for _, dec := range s.decisions {
 		if err := waitForState(ctx, c, run.GetID(), remediation.StateAwaitingReview, s.decideAfter); err != nil {
 			return err
@@ -141,8 +215,21 @@ func runShape(ctx context.Context, c client.Client, s shape, outDir string) erro
 		time.Sleep(300 * time.Millisecond)
 	}
 	var out remediation.Outcome
-	if err := run.Get(ctx, &out); err != nil {
+	if s.whileReminding {
+		// The reminder is still held: the workflow must end without it.
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := run.Get(wctx, &out); err != nil {
+			return fmt.Errorf("the decision waited behind the reminder in flight: %w", err)
+		}
+		world.releaseReminders()
+	} else if err := run.Get(ctx, &out); err != nil {
 		return err
+	}
+	if s.check != nil {
+		if err := s.check(out); err != nil {
+			return err
+		}
 	}
 	iter := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var events []json.RawMessage
@@ -181,13 +268,22 @@ func waitForState(ctx context.Context, c client.Client, id string, want remediat
 }
 
 // scriptedWorld answers by transaction ID prefix: REJECTONCE- is refused on
-// the first submission only, REJECT- always, DOWN- is always unavailable.
+// the first submission only, REJECT- always, DOWN- is always unavailable,
+// HANG- goes to the hanging gateway. Reminders about a transaction whose ID
+// holds SLOWREMIND are held until releaseReminders.
 type scriptedWorld struct {
 	mu           sync.Mutex
 	rejectedOnce map[string]bool
+	hanging      activities.Gateway
+	reminding    chan string
+	release      chan struct{}
+	releaseOnce  sync.Once
 }
 
-func (w *scriptedWorld) Submit(_ context.Context, s activities.Submission) (activities.SubmissionResult, error) {
+func (w *scriptedWorld) Submit(ctx context.Context, s activities.Submission) (activities.SubmissionResult, error) {
+	if strings.HasPrefix(s.TransactionID, "HANG-") {
+		return w.hanging.Submit(ctx, s)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch {
@@ -213,4 +309,81 @@ func (w *scriptedWorld) Escalate(_ context.Context, e activities.Escalation) (ac
 	return activities.EscalationResult{Channel: "workitem", WorkitemID: "wi-" + e.TransactionID, Created: true}, nil
 }
 
-func (w *scriptedWorld) Remind(context.Context, activities.Reminder) error { return nil }
+// Remind holds a SLOWREMIND reminder as a Genesys that does not answer
+// would, and says so on reminding; it does not heartbeat, as the real one
+// does not, so a cancellation reaches it only through its timeout.
+func (w *scriptedWorld) Remind(ctx context.Context, r activities.Reminder) error {
+	if !strings.Contains(r.TransactionID, "SLOWREMIND") {
+		return nil
+	}
+	select {
+	case w.reminding <- r.TransactionID:
+	default:
+	}
+	select {
+	case <-w.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+func (w *scriptedWorld) awaitReminder(ctx context.Context, txn string) error {
+	select {
+	case got := <-w.reminding:
+		if got != txn {
+			return fmt.Errorf("reminder about %s, want %s", got, txn)
+		}
+		return nil
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("no reminder about %s started", txn)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (w *scriptedWorld) releaseReminders() { w.releaseOnce.Do(func() { close(w.release) }) }
+
+// hangingGateway is the real ERP client against a local gateway that holds
+// the first refund past the client's timeout (as if it made the refund and
+// the answer was lost), then answers 503 until the retry window ends.
+type hangingGateway struct {
+	srv     *httptest.Server
+	gateway *activities.ERPGateway
+	calls   atomic.Int32
+}
+
+func newHangingGateway() (*hangingGateway, error) {
+	h := &hangingGateway{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/token", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"record-histories","token_type":"bearer","expires_in":3600}`)
+	})
+	mux.HandleFunc("/refunds", func(w http.ResponseWriter, r *http.Request) {
+		if h.calls.Add(1) == 1 {
+			// Read the body first: the server notices the client hanging up
+			// only once it has.
+			_, _ = io.Copy(io.Discard, r.Body)
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	h.srv = httptest.NewServer(mux)
+	const timeout = 300 * time.Millisecond
+	gw, err := activities.NewERPGateway(activities.GatewayConfig{
+		RefundURL: h.srv.URL + "/refunds", ChargebackURL: h.srv.URL + "/chargebacks", TokenURL: h.srv.URL + "/token",
+		ClientID: "record-histories", ClientSecret: "record-histories", Timeout: timeout,
+	}, activities.NewHTTPClient(timeout), nil)
+	if err != nil {
+		h.srv.Close()
+		return nil, err
+	}
+	h.gateway = gw
+	return h, nil
+}
+
+func (h *hangingGateway) close() { h.srv.Close() }
