@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/refundflow/refundflow/internal/stack"
 )
 
 // roleBareWorker makes this binary the baseline's worker process.
@@ -81,7 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			return cfg, fmt.Errorf("-worker-env or -sandbox-env %q: want KEY=value", kv)
 		}
 	}
-	root, err := repoRoot()
+	root, err := stack.RepoRoot()
 	if err != nil {
 		return cfg, err
 	}
@@ -99,22 +101,4 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("find this program to re-run it as the bare worker: %w", err)
 	}
 	return cfg, nil
-}
-
-// repoRoot is the directory holding go.mod, from the working directory up.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found: run bench from inside the repository")
-		}
-		dir = parent
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -101,19 +102,10 @@ func startWorld(ctx context.Context, cfg config, logw io.Writer) (_ *world, err 
 	w.sandbox = &stack.Process{Name: "sandbox", Path: filepath.Join(binDir, "sandbox"), LogPath: filepath.Join(dir, "sandbox.log"),
 		Env: append(append([]string{fmt.Sprintf("REFUNDFLOW_SANDBOX_ADDR=127.0.0.1:%d", sandboxPort)}, common...), cfg.sandboxEnv...)}
 	w.worker = &stack.Process{Name: "worker", Path: filepath.Join(binDir, "worker"), LogPath: filepath.Join(dir, "worker.log"),
-		Env: append(append([]string{
-			"REFUNDFLOW_GATEWAY_REFUND_URL=" + w.sandboxURL + "/erp/refunds",
-			"REFUNDFLOW_GATEWAY_CHARGEBACK_URL=" + w.sandboxURL + "/erp/chargebacks",
-			"REFUNDFLOW_GATEWAY_TOKEN_URL=" + w.sandboxURL + "/oauth/token",
-			"REFUNDFLOW_GATEWAY_CLIENT_ID=sandbox-gateway",
-			"REFUNDFLOW_GATEWAY_CLIENT_SECRET=sandbox-gateway-secret",
-			"REFUNDFLOW_GENESYS_API_URL=" + w.sandboxURL,
-			"REFUNDFLOW_GENESYS_LOGIN_URL=" + w.sandboxURL,
-			"REFUNDFLOW_GENESYS_CLIENT_ID=sandbox-genesys",
-			"REFUNDFLOW_GENESYS_CLIENT_SECRET=sandbox-genesys-secret",
+		Env: slices.Concat(stack.SandboxWorkerEnv(w.sandboxURL), []string{
 			"REFUNDFLOW_GENESYS_WORKTYPE_ID=bench-worktype",
 			"REFUNDFLOW_GENESYS_FAILED_WRAPUP_CODE_ID=bench-failed-wrapup",
-		}, common...), cfg.workerEnv...)}
+		}, common, cfg.workerEnv)}
 	w.starter = &stack.Process{Name: "starter", Path: filepath.Join(binDir, "starter"), LogPath: filepath.Join(dir, "starter.log"),
 		Env: append([]string{
 			fmt.Sprintf("REFUNDFLOW_LISTEN_ADDR=127.0.0.1:%d", starterPort),

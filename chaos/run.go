@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/stack"
 )
 
 // runner carries one run from the first post to the report.
@@ -45,7 +46,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	root, err := repoRoot()
+	root, err := stack.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -206,24 +207,6 @@ func (r *runner) decide(ctx context.Context, reviewIDs []string) error {
 	r.crashes = append(r.crashes, <-struck...)
 	r.decisions = append(r.decisions, r.sendDecisions(ctx, later)...)
 	return ctx.Err()
-}
-
-// repoRoot is the directory holding go.mod, above the working directory.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("go.mod not found above the working directory: run from the repository")
-		}
-		dir = parent
-	}
 }
 
 func writeJSON(path string, v any) error {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -167,50 +168,50 @@ func (w *world) sandboxEnv(cfg Config, seed uint64) []string {
 	}
 }
 
-// workerEnv sets every variable the worker reads that matters here, so a
-// developer's own REFUNDFLOW_* settings cannot change the experiment.
-// Debug logging on purpose: the more the programs log, the more a leak of
-// a token or a card number into the logs would show.
-func (w *world) workerEnv(cfg Config) []string {
+// temporalEnv is what worker and starter must agree on: one server,
+// namespace and task queue, and no payload codec. Debug logging on
+// purpose: the more the programs log, the more a leak of a token or a card
+// number into the logs would show.
+func (w *world) temporalEnv() []string {
 	return []string{
 		"REFUNDFLOW_TEMPORAL_ADDRESS=" + w.hostPort,
 		"REFUNDFLOW_TEMPORAL_NAMESPACE=" + remediation.DefaultNamespace,
 		"REFUNDFLOW_TASK_QUEUE=" + w.taskQueue,
 		"REFUNDFLOW_CODEC_KEYS=",
 		"REFUNDFLOW_LOG_LEVEL=debug",
+	}
+}
+
+// workerEnv sets every variable the worker reads that matters here, so a
+// developer's own REFUNDFLOW_* settings cannot change the experiment: with
+// temporalEnv, the gateway's and Genesys's URLs (the sandbox) and OAuth
+// clients (those sandboxEnv makes it accept, with this run's secrets).
+func (w *world) workerEnv(cfg Config) []string {
+	sandbox := stack.SandboxWorkerEnvAs(w.sandboxURL, stack.SandboxClients{
+		GatewayID: "chaos-gateway", GatewaySecret: w.secrets.gatewaySecret,
+		GenesysID: "chaos-genesys", GenesysSecret: w.secrets.genesysSecret,
+	})
+	return slices.Concat(w.temporalEnv(), sandbox, []string{
 		"REFUNDFLOW_GATEWAY_KIND=erp",
-		"REFUNDFLOW_GATEWAY_REFUND_URL=" + w.sandboxURL + "/erp/refunds",
-		"REFUNDFLOW_GATEWAY_CHARGEBACK_URL=" + w.sandboxURL + "/erp/chargebacks",
-		"REFUNDFLOW_GATEWAY_TOKEN_URL=" + w.sandboxURL + "/oauth/token",
-		"REFUNDFLOW_GATEWAY_CLIENT_ID=chaos-gateway",
-		"REFUNDFLOW_GATEWAY_CLIENT_SECRET=" + w.secrets.gatewaySecret,
 		"REFUNDFLOW_GATEWAY_TIMEOUT=" + cfg.GatewayTimeout.String(),
 		"REFUNDFLOW_GATEWAY_RETRY_WINDOW=" + cfg.RetryWindow.String(),
-		"REFUNDFLOW_GENESYS_API_URL=" + w.sandboxURL,
-		"REFUNDFLOW_GENESYS_LOGIN_URL=" + w.sandboxURL,
-		"REFUNDFLOW_GENESYS_CLIENT_ID=chaos-genesys",
-		"REFUNDFLOW_GENESYS_CLIENT_SECRET=" + w.secrets.genesysSecret,
 		"REFUNDFLOW_GENESYS_WORKTYPE_ID=chaos-refund-review",
 		"REFUNDFLOW_GENESYS_QUEUE_ID=chaos-finance-queue",
 		"REFUNDFLOW_GENESYS_FAILED_WRAPUP_CODE_ID=chaos-refund-failed",
 		"REFUNDFLOW_FINANCE_OPS_EMAIL=",
 		"REFUNDFLOW_REVIEW_REMINDER=" + cfg.ReviewReminder.String(),
-	}
+	})
 }
 
+// starterEnv, likewise, sets every variable the starter reads that matters.
 func (w *world) starterEnv(fourEyesAgent string) []string {
-	return []string{
-		"REFUNDFLOW_TEMPORAL_ADDRESS=" + w.hostPort,
-		"REFUNDFLOW_TEMPORAL_NAMESPACE=" + remediation.DefaultNamespace,
-		"REFUNDFLOW_TASK_QUEUE=" + w.taskQueue,
-		"REFUNDFLOW_CODEC_KEYS=",
-		"REFUNDFLOW_LOG_LEVEL=debug",
+	return slices.Concat(w.temporalEnv(), []string{
 		"REFUNDFLOW_LISTEN_ADDR=" + w.starterURL[len("http://"):],
 		"REFUNDFLOW_WEBHOOK_TOKENS=" + w.secrets.webhookToken,
 		"REFUNDFLOW_APPROVER_TOKENS=alice:" + w.secrets.approverToken + "," + fourEyesAgent + ":" + w.secrets.agentToken,
 		"REFUNDFLOW_DISPOSITIONS=" + remediation.DefaultDispositions,
 		"REFUNDFLOW_DEFAULT_CURRENCY=USD",
-	}
+	})
 }
 
 func (w *world) waitTemporal(ctx context.Context) error {

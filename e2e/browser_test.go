@@ -34,13 +34,13 @@ func TestTemporalUIShowsTheStory(t *testing.T) {
 	keys := "ui1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
 	w := startWorld(t, options{uiPort: uiPort, codecKeys: keys})
 
-	done := unique("UI-OK-")
-	if r := w.postDisposition(disposition(done, "Refund_Processed", "49.99")); r.Code != http.StatusAccepted {
+	done := testenv.Unique("UI-OK-")
+	if r := w.postDisposition(testenv.Disposition(done, "Refund_Processed", "49.99")); r.Code != http.StatusAccepted {
 		t.Fatalf("start: %d %s", r.Code, r.Raw)
 	}
 	w.waitState(done, remediation.StateCompleted)
-	review := unique("FAIL-UI-")
-	if r := w.postDisposition(disposition(review, "Refund_Processed", "20.00")); r.Code != http.StatusAccepted {
+	review := testenv.Unique("FAIL-UI-")
+	if r := w.postDisposition(testenv.Disposition(review, "Refund_Processed", "20.00")); r.Code != http.StatusAccepted {
 		t.Fatalf("start: %d %s", r.Code, r.Raw)
 	}
 	w.waitState(review, remediation.StateAwaitingReview)

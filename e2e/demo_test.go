@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/testenv"
 )
 
 // TestDemoStory is what `make demo` shows, asserted: a refund that
@@ -16,8 +17,8 @@ func TestDemoStory(t *testing.T) {
 	w := startWorld(t, options{})
 
 	// 1. A refund that succeeds.
-	ok := unique("OK-")
-	r := w.postDisposition(disposition(ok, "Refund_Processed", "49.99"))
+	ok := testenv.Unique("OK-")
+	r := w.postDisposition(testenv.Disposition(ok, "Refund_Processed", "49.99"))
 	if r.Code != http.StatusAccepted || r.Body["status"] != "started" || r.Body["workflowId"] != "remediation-"+ok {
 		t.Fatalf("refund: %d %s", r.Code, r.Raw)
 	}
@@ -34,12 +35,12 @@ func TestDemoStory(t *testing.T) {
 	}
 
 	// 2. The same webhook again: a duplicate, nothing new at the gateway.
-	r = w.postDisposition(disposition(ok, "Refund_Processed", "49.99"))
+	r = w.postDisposition(testenv.Disposition(ok, "Refund_Processed", "49.99"))
 	if r.Code != http.StatusOK || r.Body["status"] != "duplicate" || r.Body["state"] != "Completed" {
 		t.Fatalf("duplicate: %d %s", r.Code, r.Raw)
 	}
 	// A chargeback for the same transaction lands on the same workflow too.
-	r = w.postDisposition(disposition(ok, "Chargeback_Requested", "49.99"))
+	r = w.postDisposition(testenv.Disposition(ok, "Chargeback_Requested", "49.99"))
 	if r.Code != http.StatusOK || r.Body["status"] != "duplicate" {
 		t.Fatalf("chargeback on a refunded transaction: %d %s", r.Code, r.Raw)
 	}
@@ -48,8 +49,8 @@ func TestDemoStory(t *testing.T) {
 	}
 
 	// 3. A gateway outage that ends in review.
-	down := unique("FAIL-")
-	if r := w.postDisposition(disposition(down, "Refund_Processed", "20.00")); r.Code != http.StatusAccepted {
+	down := testenv.Unique("FAIL-")
+	if r := w.postDisposition(testenv.Disposition(down, "Refund_Processed", "20.00")); r.Code != http.StatusAccepted {
 		t.Fatalf("outage refund: %d %s", r.Code, r.Raw)
 	}
 	st = w.waitState(down, remediation.StateAwaitingReview)
@@ -97,8 +98,8 @@ func TestDemoStory(t *testing.T) {
 	}
 
 	// 5. A card number is refused and starts nothing.
-	card := unique("CARD-")
-	body := disposition(card, "Refund_Processed", "10.00")
+	card := testenv.Unique("CARD-")
+	body := testenv.Disposition(card, "Refund_Processed", "10.00")
 	body["notes"] = "customer read out 4111 1111 1111 1111"
 	if r := w.postDisposition(body); r.Code != http.StatusUnprocessableEntity || r.Body["error"] != "cardholder data rejected" {
 		t.Fatalf("card number: %d %s", r.Code, r.Raw)
@@ -108,7 +109,7 @@ func TestDemoStory(t *testing.T) {
 	}
 
 	// And the non-financial code is ignored.
-	if r := w.postDisposition(disposition(unique("IGN-"), "Issue_Resolved", "1.00")); r.Code != http.StatusOK || r.Body["status"] != "ignored" {
+	if r := w.postDisposition(testenv.Disposition(testenv.Unique("IGN-"), "Issue_Resolved", "1.00")); r.Code != http.StatusOK || r.Body["status"] != "ignored" {
 		t.Errorf("ignored: %d %s", r.Code, r.Raw)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -105,22 +106,13 @@ func startWorld(t *testing.T, opt options) *world {
 	w.sandbox = &stack.Process{Name: "sandbox", Path: filepath.Join(bin, "sandbox"), LogPath: filepath.Join(logDir, "sandbox.log"),
 		Env: []string{fmt.Sprintf("REFUNDFLOW_SANDBOX_ADDR=127.0.0.1:%d", sandboxPort), "REFUNDFLOW_SANDBOX_TOKEN_TTL=3s"}}
 	w.worker = &stack.Process{Name: "worker", Path: filepath.Join(bin, "worker"), LogPath: filepath.Join(logDir, "worker.log"),
-		Env: append(append([]string{
-			"REFUNDFLOW_GATEWAY_REFUND_URL=" + w.sandboxURL + "/erp/refunds",
-			"REFUNDFLOW_GATEWAY_CHARGEBACK_URL=" + w.sandboxURL + "/erp/chargebacks",
-			"REFUNDFLOW_GATEWAY_TOKEN_URL=" + w.sandboxURL + "/oauth/token",
-			"REFUNDFLOW_GATEWAY_CLIENT_ID=sandbox-gateway",
-			"REFUNDFLOW_GATEWAY_CLIENT_SECRET=sandbox-gateway-secret",
+		Env: slices.Concat(stack.SandboxWorkerEnv(w.sandboxURL), []string{
 			"REFUNDFLOW_GATEWAY_TIMEOUT=2s",
 			"REFUNDFLOW_GATEWAY_RETRY_WINDOW=4s",
-			"REFUNDFLOW_GENESYS_API_URL=" + w.sandboxURL,
-			"REFUNDFLOW_GENESYS_LOGIN_URL=" + w.sandboxURL,
-			"REFUNDFLOW_GENESYS_CLIENT_ID=sandbox-genesys",
-			"REFUNDFLOW_GENESYS_CLIENT_SECRET=sandbox-genesys-secret",
 			"REFUNDFLOW_GENESYS_WORKTYPE_ID=e2e-worktype",
 			"REFUNDFLOW_GENESYS_FAILED_WRAPUP_CODE_ID=e2e-failed-wrapup",
 			"REFUNDFLOW_REVIEW_REMINDER=1h",
-		}, common...), opt.workerEnv...)}
+		}, common, opt.workerEnv)}
 	w.starter = &stack.Process{Name: "starter", Path: filepath.Join(bin, "starter"), LogPath: filepath.Join(logDir, "starter.log"),
 		Env: append([]string{
 			fmt.Sprintf("REFUNDFLOW_LISTEN_ADDR=127.0.0.1:%d", starterPort),
@@ -336,24 +328,4 @@ func (v txView) lastRefundStatus() string {
 		return ""
 	}
 	return v.AttributeWrites[len(v.AttributeWrites)-1].Attributes["refundStatus"]
-}
-
-func disposition(txn, code, amount string) map[string]any {
-	return map[string]any{
-		"transactionId":   txn,
-		"dispositionCode": code,
-		"customerTokenId": "tok_visa_1234",
-		"customerId":      "C-" + txn,
-		"refundAmount":    amount,
-		"currency":        "USD",
-		"conversationId":  "conv-" + txn,
-		"participantId":   "part-agent",
-		"communicationId": "comm-1",
-		"agentId":         "agent-7",
-		"queueId":         "queue-1",
-	}
-}
-
-func unique(prefix string) string {
-	return prefix + strconv.FormatInt(time.Now().UnixNano()%1e12, 36)
 }

@@ -22,8 +22,8 @@ func TestStripeRefundEndToEnd(t *testing.T) {
 		"REFUNDFLOW_STRIPE_API_KEY=sk_test_123",
 	}})
 
-	txn := unique("pi_E2E")
-	if r := w.postDisposition(disposition(txn, "Refund_Processed", "49.99")); r.Code != http.StatusAccepted {
+	txn := testenv.Unique("pi_E2E")
+	if r := w.postDisposition(testenv.Disposition(txn, "Refund_Processed", "49.99")); r.Code != http.StatusAccepted {
 		t.Fatalf("start: %d %s", r.Code, r.Raw)
 	}
 	st := w.waitState(txn, remediation.StateCompleted)
@@ -38,8 +38,8 @@ func TestStripeRefundEndToEnd(t *testing.T) {
 		t.Errorf("the sandbox gateway was called under Stripe: %+v", led)
 	}
 
-	cb := unique("ch_E2E")
-	if r := w.postDisposition(disposition(cb, "Chargeback_Requested", "10.00")); r.Code != http.StatusAccepted {
+	cb := testenv.Unique("ch_E2E")
+	if r := w.postDisposition(testenv.Disposition(cb, "Chargeback_Requested", "10.00")); r.Code != http.StatusAccepted {
 		t.Fatalf("chargeback: %d %s", r.Code, r.Raw)
 	}
 	st = w.waitState(cb, remediation.StateAwaitingReview)

@@ -193,26 +193,6 @@ func (a *api) oneRefund(txn string, amountMinor int64) ledgerView {
 	return v
 }
 
-func disposition(txn, code, amount string) map[string]any {
-	return map[string]any{
-		"transactionId":   txn,
-		"dispositionCode": code,
-		"customerTokenId": "tok_visa_1234",
-		"customerId":      "C-" + txn,
-		"refundAmount":    amount,
-		"currency":        "USD",
-		"conversationId":  "conv-" + txn,
-		"participantId":   "part-agent",
-		"communicationId": "comm-1",
-		"agentId":         "agent-7",
-		"queueId":         "queue-1",
-	}
-}
-
-func unique(prefix string) string {
-	return prefix + strconv.FormatInt(time.Now().UnixNano()%1e12, 36)
-}
-
 // quoteList renders ids for a visibility query's IN (...).
 func quoteList(ids []string) string {
 	q := make([]string, len(ids))

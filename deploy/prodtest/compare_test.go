@@ -98,7 +98,7 @@ func measure(b *testing.B, tg *target, name string, n, posters int, waitEach boo
 				for i := range next {
 					txn := prefix + strconv.Itoa(i)
 					sent[i] = time.Now()
-					r, err := tg.api.do(http.MethodPost, tg.api.starter(i)+"/v1/dispositions", tg.api.webhook, disposition(txn, "Refund_Processed", "19.99"))
+					r, err := tg.api.do(http.MethodPost, tg.api.starter(i)+"/v1/dispositions", tg.api.webhook, testenv.Disposition(txn, "Refund_Processed", "19.99"))
 					answered[i] = time.Now()
 					if err == nil && r.Code != http.StatusAccepted {
 						err = fmt.Errorf("%s: %d %s", txn, r.Code, r.Raw)
@@ -217,21 +217,12 @@ func startDevStack(b *testing.B) *target {
 		Env: []string{fmt.Sprintf("REFUNDFLOW_SANDBOX_ADDR=127.0.0.1:%d", sandboxPort)},
 	}}
 	// The settings deploy/prod-local.sh gives the programs.
-	common := []string{
-		"REFUNDFLOW_TEMPORAL_ADDRESS=" + hostPort,
-		"REFUNDFLOW_GATEWAY_REFUND_URL=" + sandboxURL + "/erp/refunds",
-		"REFUNDFLOW_GATEWAY_CHARGEBACK_URL=" + sandboxURL + "/erp/chargebacks",
-		"REFUNDFLOW_GATEWAY_TOKEN_URL=" + sandboxURL + "/oauth/token",
-		"REFUNDFLOW_GATEWAY_CLIENT_ID=sandbox-gateway",
-		"REFUNDFLOW_GATEWAY_CLIENT_SECRET=sandbox-gateway-secret",
-		"REFUNDFLOW_GENESYS_API_URL=" + sandboxURL,
-		"REFUNDFLOW_GENESYS_LOGIN_URL=" + sandboxURL,
-		"REFUNDFLOW_GENESYS_CLIENT_ID=sandbox-genesys",
-		"REFUNDFLOW_GENESYS_CLIENT_SECRET=sandbox-genesys-secret",
+	common := append(stack.SandboxWorkerEnv(sandboxURL),
+		"REFUNDFLOW_TEMPORAL_ADDRESS="+hostPort,
 		"REFUNDFLOW_GENESYS_WORKTYPE_ID=sandbox-worktype",
 		"REFUNDFLOW_WEBHOOK_TOKENS=bench-webhook-token",
 		"REFUNDFLOW_APPROVER_TOKENS=alice:bench-approver-token",
-	}
+	)
 	for i := 1; i <= 2; i++ {
 		procs = append(procs, &stack.Process{
 			Name: fmt.Sprintf("worker-%d", i), Path: filepath.Join(dir, "worker"), Env: common,

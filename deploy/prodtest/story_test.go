@@ -49,14 +49,14 @@ func TestProductionShape(t *testing.T) {
 	t.Run("cluster", func(t *testing.T) { checkCluster(t, p) })
 
 	// The outage first: its retry window runs while the rest of the story does.
-	down := unique("FAIL-")
-	if r := a.postDisposition(1, disposition(down, "Refund_Processed", "20.00")); r.Code != http.StatusAccepted {
+	down := testenv.Unique("FAIL-")
+	if r := a.postDisposition(1, testenv.Disposition(down, "Refund_Processed", "20.00")); r.Code != http.StatusAccepted {
 		t.Fatalf("outage refund: %d %s", r.Code, r.Raw)
 	}
 
 	// 1. A refund that succeeds, through the first starter.
-	ok := unique("OK-")
-	r := a.postDisposition(0, disposition(ok, "Refund_Processed", "49.99"))
+	ok := testenv.Unique("OK-")
+	r := a.postDisposition(0, testenv.Disposition(ok, "Refund_Processed", "49.99"))
 	if r.Code != http.StatusAccepted || r.Body["status"] != "started" || r.Body["workflowId"] != "remediation-"+ok {
 		t.Fatalf("refund: %d %s", r.Code, r.Raw)
 	}
@@ -69,11 +69,11 @@ func TestProductionShape(t *testing.T) {
 
 	// 2. The same webhook through the other starter: a duplicate. So is a
 	// chargeback on the same transaction, through the first again.
-	r = a.postDisposition(1, disposition(ok, "Refund_Processed", "49.99"))
+	r = a.postDisposition(1, testenv.Disposition(ok, "Refund_Processed", "49.99"))
 	if r.Code != http.StatusOK || r.Body["status"] != "duplicate" || r.Body["state"] != "Completed" {
 		t.Fatalf("duplicate: %d %s", r.Code, r.Raw)
 	}
-	if r = a.postDisposition(0, disposition(ok, "Chargeback_Requested", "49.99")); r.Code != http.StatusOK || r.Body["status"] != "duplicate" {
+	if r = a.postDisposition(0, testenv.Disposition(ok, "Chargeback_Requested", "49.99")); r.Code != http.StatusOK || r.Body["status"] != "duplicate" {
 		t.Fatalf("chargeback on a refunded transaction: %d %s", r.Code, r.Raw)
 	}
 
@@ -103,13 +103,13 @@ func TestProductionShape(t *testing.T) {
 	a.oneRefund(down, 2000)
 
 	// 5. A card number, refused by either starter; 6. a non-financial code, ignored.
-	card := unique("CARD-")
-	body := disposition(card, "Refund_Processed", "10.00")
+	card := testenv.Unique("CARD-")
+	body := testenv.Disposition(card, "Refund_Processed", "10.00")
 	body["notes"] = "customer read out 4111 1111 1111 1111"
 	if r := a.postDisposition(1, body); r.Code != http.StatusUnprocessableEntity {
 		t.Errorf("card number: %d %s", r.Code, r.Raw)
 	}
-	if r := a.postDisposition(0, disposition(unique("IGN-"), "Issue_Resolved", "1.00")); r.Code != http.StatusOK || r.Body["status"] != "ignored" {
+	if r := a.postDisposition(0, testenv.Disposition(testenv.Unique("IGN-"), "Issue_Resolved", "1.00")); r.Code != http.StatusOK || r.Body["status"] != "ignored" {
 		t.Errorf("ignored: %d %s", r.Code, r.Raw)
 	}
 
@@ -189,7 +189,7 @@ func killWorkerMidRefund(t *testing.T, p *prodLocal, a *api) []string {
 		if i%2 == 0 {
 			prefix = "HANG-" // held 1.5s at the gateway
 		}
-		txns = append(txns, unique(prefix)+"-"+strconv.Itoa(i))
+		txns = append(txns, testenv.Unique(prefix)+"-"+strconv.Itoa(i))
 	}
 	var wg sync.WaitGroup
 	errs := make(chan string, len(txns))
@@ -197,7 +197,7 @@ func killWorkerMidRefund(t *testing.T, p *prodLocal, a *api) []string {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := a.do(http.MethodPost, a.starter(i)+"/v1/dispositions", a.webhook, disposition(txn, "Refund_Processed", "12.34"))
+			r, err := a.do(http.MethodPost, a.starter(i)+"/v1/dispositions", a.webhook, testenv.Disposition(txn, "Refund_Processed", "12.34"))
 			if err != nil || r.Code != http.StatusAccepted {
 				errs <- fmt.Sprintf("%s: %v %d %s", txn, err, r.Code, r.Raw)
 			}

@@ -18,6 +18,23 @@ import (
 	"time"
 )
 
+// RepoRoot is the directory holding go.mod: the working directory or the
+// nearest one above it.
+func RepoRoot() (string, error) {
+	start, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := start; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("go.mod not found in %s or above it: run from inside the repository", start)
+		}
+	}
+}
+
 // Build compiles the named programs (directories under the repo root, e.g.
 // "worker") into outDir.
 func Build(ctx context.Context, repoRoot, outDir string, programs ...string) error {

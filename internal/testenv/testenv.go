@@ -1,7 +1,7 @@
 // Package testenv starts the real peers tests run against: the Temporal dev
 // server and stripe-mock, from the binaries `make tools` installs into bin/.
 // A missing binary fails the test; it never skips, so CI cannot go green by
-// testing nothing.
+// testing nothing. It also holds the webhook bodies the end-to-end tests post.
 package testenv
 
 import (
@@ -24,23 +24,15 @@ import (
 	"github.com/refundflow/refundflow/internal/stack"
 )
 
-// RepoRoot is the directory holding go.mod.
+// RepoRoot is the directory holding go.mod (stack.RepoRoot), failing the
+// test when there is none.
 func RepoRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := stack.RepoRoot()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("testenv: %v", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("testenv: go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
+	return dir
 }
 
 // Binary returns the path of a tool in bin/, failing the test when absent.

@@ -1,0 +1,33 @@
+package testenv
+
+import (
+	"strconv"
+	"time"
+)
+
+// Disposition is the body Genesys posts to the starter's POST
+// /v1/dispositions when an agent wraps up the call about transaction txn
+// with code (e.g. Refund_Processed) and a refund of amount in USD; the
+// customer's card is a token, and the conversation is conv-<txn>.
+func Disposition(txn, code, amount string) map[string]any {
+	return map[string]any{
+		"transactionId":   txn,
+		"dispositionCode": code,
+		"customerTokenId": "tok_visa_1234",
+		"customerId":      "C-" + txn,
+		"refundAmount":    amount,
+		"currency":        "USD",
+		"conversationId":  "conv-" + txn,
+		"participantId":   "part-agent",
+		"communicationId": "comm-1",
+		"agentId":         "agent-7",
+		"queueId":         "queue-1",
+	}
+}
+
+// Unique is prefix followed by the clock's nanoseconds modulo 10^12 in base
+// 36: a short transaction ID that no other call made within about 16
+// minutes returns, so tests sharing a server or sandbox keep apart.
+func Unique(prefix string) string {
+	return prefix + strconv.FormatInt(time.Now().UnixNano()%1e12, 36)
+}
