@@ -98,7 +98,17 @@ func (a *Activities) SubmitChargeback(ctx context.Context, s Submission) (Submis
 // unanswered: the error is always on the side of "check the gateway first".
 func (a *Activities) submit(ctx context.Context, s Submission) (SubmissionResult, error) {
 	earlier := earlierAttemptUnanswered(ctx)
+	var inFlight []any
+	if activity.IsActivity(ctx) {
+		// Cut off while it waits on the gateway, this attempt's outcome is
+		// unknown to the next one.
+		inFlight = []any{SubmissionFailure{OutcomeUnknown: true, Attempt: activity.GetInfo(ctx).Attempt}}
+	}
+	stopHeartbeats := heartbeatWhileRunning(ctx, inFlight...)
 	res, err := a.Gateway.Submit(ctx, s)
+	// Stopped before the verdict below is recorded, so no keep-alive
+	// heartbeat can overwrite it.
+	stopHeartbeats()
 	if err == nil {
 		return res, nil
 	}
@@ -155,21 +165,25 @@ func withOutcomeUnknown(err error) error {
 // UpdateInteraction writes refundStatus, refundReference and
 // refundTransactionId onto the call participant.
 func (a *Activities) UpdateInteraction(ctx context.Context, u InteractionUpdate) error {
+	defer heartbeatWhileRunning(ctx)()
 	return a.Interactions.UpdateAttributes(ctx, u)
 }
 
 // SetFailedWrapup sets the failure wrap-up code. Genesys takes it only during
 // after-call work, so its 4xx is final and the workflow records it.
 func (a *Activities) SetFailedWrapup(ctx context.Context, w FailedWrapup) error {
+	defer heartbeatWhileRunning(ctx)()
 	return a.Interactions.SetWrapup(ctx, w)
 }
 
 // EscalateToFinance opens (at most) one review for the transaction.
 func (a *Activities) EscalateToFinance(ctx context.Context, e Escalation) (EscalationResult, error) {
+	defer heartbeatWhileRunning(ctx)()
 	return a.Finance.Escalate(ctx, e)
 }
 
 // RemindFinance nudges finance ops about a review still waiting.
 func (a *Activities) RemindFinance(ctx context.Context, r Reminder) error {
+	defer heartbeatWhileRunning(ctx)()
 	return a.Finance.Remind(ctx, r)
 }

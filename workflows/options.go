@@ -30,6 +30,16 @@ func DefaultSettings() Settings {
 	return Settings{GatewayTimeout: 15 * time.Second, RetryWindow: 10 * time.Minute, ReviewReminder: 4 * time.Hour}
 }
 
+// activityHeartbeatTimeout is how soon an activity attempt that stops
+// heartbeating is retried. Every activity heartbeats while it runs longer
+// than a quarter of this (activities/heartbeat.go), so only an attempt that
+// is not running at all misses it: one whose worker died, or one the
+// server recorded as started but never handed to a worker
+// (temporalio/temporal#11733, seen here about once in a few hundred refunds
+// on a loaded machine). Without it such an attempt waits out its whole
+// start-to-close timeout (65s for a gateway call).
+const activityHeartbeatTimeout = 10 * time.Second
+
 // submitOptions govern the gateway call. One attempt may make four HTTP calls
 // in the worst case (token, call, new token after a 401, call again), each
 // bounded by the HTTP timeout, so it gets four timeouts and a margin. Retries back off up
@@ -38,6 +48,7 @@ func DefaultSettings() Settings {
 func (s Settings) submitOptions(summary string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout:    4*s.GatewayTimeout + 5*time.Second,
+		HeartbeatTimeout:       activityHeartbeatTimeout,
 		ScheduleToCloseTimeout: s.RetryWindow,
 		Summary:                summary,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -56,6 +67,7 @@ func (s Settings) submitOptions(summary string) workflow.ActivityOptions {
 func (s Settings) genesysOptions(summary string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout:    30 * time.Second,
+		HeartbeatTimeout:       activityHeartbeatTimeout,
 		ScheduleToCloseTimeout: time.Hour,
 		Summary:                summary,
 		RetryPolicy: &temporal.RetryPolicy{

@@ -32,6 +32,10 @@ func (t Tuning) Options(stopTimeout time.Duration) worker.Options {
 		// effect only where the server allows it
 		// (system.enableActivityEagerExecution, off by default).
 		DisableEagerActivities: false,
-		WorkerStopTimeout:      stopTimeout,
+		// Activities heartbeat while they run (timeout 10s, workflows/
+		// options.go); the SDK would hold heartbeats back for up to 80% of
+		// that, leaving 2s of slack on a busy machine. 4s leaves 6s.
+		MaxHeartbeatThrottleInterval: 4 * time.Second,
+		WorkerStopTimeout:            stopTimeout,
 	}
 }
