@@ -14,19 +14,27 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if [[ -f "$root/.dev/demo.env" ]]; then
-	# shellcheck disable=SC1091 # written by scripts/dev.sh
-	source "$root/.dev/demo.env"
+# DEMO_ENV picks another stack's settings: `make demo DEMO_ENV=.prod/demo.env`
+# plays the story against `make prod-local`.
+demo_env="${DEMO_ENV:-$root/.dev/demo.env}"
+if [[ -n "${DEMO_ENV:-}" && ! -f "$demo_env" ]]; then
+	echo "make demo: DEMO_ENV=$demo_env does not exist (is the stack that writes it running?)" >&2
+	exit 1
+fi
+if [[ -f "$demo_env" ]]; then
+	# shellcheck disable=SC1090 # written by scripts/dev.sh or deploy/prod-local.sh
+	source "$demo_env"
 fi
 STARTER_URL="${STARTER_URL:-http://localhost:8080}"
 SANDBOX_URL="${SANDBOX_URL:-http://localhost:8090}"
-UI_URL="${UI_URL:-http://localhost:8233}"
+# An empty UI_URL (make prod-local runs no UI) prints CLI commands instead.
+UI_URL="${UI_URL-http://localhost:8233}"
 NAMESPACE="${NAMESPACE:-default}"
 WEBHOOK_TOKEN="${WEBHOOK_TOKEN:-dev-webhook-token}"
 APPROVER_TOKEN="${APPROVER_TOKEN:-dev-approver-token}"
 
 if ! curl -fsS -o /dev/null "$STARTER_URL/readyz" 2>/dev/null || ! curl -fsS -o /dev/null "$SANDBOX_URL/healthz" 2>/dev/null; then
-	echo "make demo: the stack is not running at $STARTER_URL and $SANDBOX_URL; start 'make dev' in another terminal first" >&2
+	echo "make demo: the stack is not running at $STARTER_URL and $SANDBOX_URL; start 'make dev' (or 'make prod-local' with DEMO_ENV=.prod/demo.env) in another terminal first" >&2
 	exit 1
 fi
 
@@ -111,7 +119,7 @@ step "3. A gateway outage ($fail_txn: the sandbox answers 503 until healed)"
 post_disposition "$(disposition "$fail_txn" Refund_Processed 120.00)"
 if [[ "$status" == 202 ]]; then ok "webhook answered 202 started"; else bad "webhook answered $status $body"; fi
 link "$fail_txn"
-echo "  the worker retries with backoff for REFUNDFLOW_GATEWAY_RETRY_WINDOW (make dev: 30s), then asks finance..."
+echo "  the worker retries with backoff for REFUNDFLOW_GATEWAY_RETRY_WINDOW (make dev: 30s, make prod-local: 2m), then asks finance..."
 if wait_state "$fail_txn" AwaitingReview 180; then ok "workflow AwaitingReview after $(num attempts) submission(s): $(str lastError)"; else bad "workflow did not reach AwaitingReview"; fi
 ledger "$fail_txn"
 if [[ "$(num refundsCreated)" == 0 ]]; then ok "sandbox gateway: $(num gatewayRequests) calls, 0 refunds created"; else bad "sandbox ledger: $body"; fi
@@ -137,10 +145,17 @@ step "6. A disposition that is not financial"
 post_disposition "$(disposition "DEMO-$run-INFO" Issue_Resolved 0)"
 if [[ "$status" == 200 && "$(str status)" == ignored ]]; then ok "answered 200 ignored: $(str reason)"; else bad "answered $status $body"; fi
 
-step "Workflows in the Temporal UI"
-for l in "${links[@]}"; do
-	printf '  %-24s %s\n' "${l%%|*}" "${l#*|}"
-done
+if [[ -n "$UI_URL" ]]; then
+	step "Workflows in the Temporal UI"
+	for l in "${links[@]}"; do
+		printf '  %-24s %s\n' "${l%%|*}" "${l#*|}"
+	done
+else
+	step "Workflows (no UI on this stack)"
+	for l in "${links[@]}"; do
+		printf '  bin/temporal workflow show --address %s --namespace %s --workflow-id remediation-%s\n' "${TEMPORAL_ADDRESS:-localhost:7233}" "$NAMESPACE" "${l%%|*}"
+	done
+fi
 echo "  sandbox ledger: $SANDBOX_URL/sandbox/ledger"
 
 if ((failures > 0)); then
