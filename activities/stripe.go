@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/refundflow/refundflow/internal/money"
 	"github.com/refundflow/refundflow/internal/remediation"
 )
 
@@ -83,6 +84,31 @@ func (g *StripeGateway) Submit(ctx context.Context, s Submission) (SubmissionRes
 	if err := g.checkCurrency(ctx, op, path, s.Currency); err != nil {
 		return SubmissionResult{}, err
 	}
+	// Look for this transaction's refunds on every submission, not only on
+	// a retry or a corrected amount. Stripe forgets an Idempotency-Key after
+	// about 24 hours, and an approval is a new activity at attempt 1 with
+	// the plain key: nothing in the Submission tells it from the first one.
+	// Not even a fresh disposition timestamp makes skipping safe, because an
+	// approval with a corrected amount (another key) may have refunded
+	// before an approval of the original amount came back to the plain key.
+	// A second refund is money out that a human must claw back; the price
+	// of looking is one read per refund, which is cheap next to that.
+	made, status, err := g.refundsMade(ctx, op, param, s.TransactionID)
+	if err != nil {
+		return SubmissionResult{}, err
+	}
+	switch {
+	case len(made) == 1 && made[0].Amount == amount:
+		// Our own refund, made by an earlier submission whose answer was
+		// lost or whose key Stripe has forgotten: it is the result.
+		g.logger.Info("Stripe already holds this transaction's refund; not creating another",
+			"op", op, "refund", made[0].ID, "status", made[0].Status, "amount", made[0].Amount)
+		return SubmissionResult{GatewayReference: gatewayReference(made[0].ID), HTTPStatus: status}, nil
+	case len(made) > 0:
+		return SubmissionResult{}, g.api.fail(op, failure{errType: ErrGatewayRejected, final: true,
+			msg: fmt.Sprintf("Stripe already holds %s for this transaction and this submission asks for %s; not refunded again, sent to finance review to reconcile by hand",
+				describeRefunds(made, s.Currency), stripeMoney(amount, s.Currency))}, "")
+	}
 
 	form := url.Values{
 		param:                      {s.TransactionID},
@@ -104,11 +130,7 @@ func (g *StripeGateway) Submit(ctx context.Context, s Submission) (SubmissionRes
 	if err != nil {
 		return SubmissionResult{}, err
 	}
-	var refund struct {
-		ID            string `json:"id"`
-		Status        string `json:"status"`
-		FailureReason string `json:"failure_reason"`
-	}
+	var refund stripeRefund
 	_ = json.Unmarshal(resp.body, &refund)
 	if refund.Status == "failed" || refund.Status == "canceled" {
 		// Replaying the same Idempotency-Key returns this same refund; a
@@ -145,6 +167,95 @@ func (g *StripeGateway) checkCurrency(ctx context.Context, op, path, currency st
 			op, currency, strings.ToUpper(sanitize(payment.Currency, 8))))
 	}
 	return nil
+}
+
+// stripeRefund is what is read of a Stripe refund object.
+type stripeRefund struct {
+	ID            string            `json:"id"`
+	Amount        int64             `json:"amount"`
+	Status        string            `json:"status"`
+	FailureReason string            `json:"failure_reason"`
+	Metadata      map[string]string `json:"metadata"`
+}
+
+const (
+	// refundPageSize is the largest page GET /v1/refunds serves.
+	refundPageSize = 100
+	// maxRefundPages bounds the lookup. A payment with more than a
+	// thousand refunds is not one to refund automatically, and a listing
+	// that never ends (a has_more that stays true) must not loop forever.
+	maxRefundPages = 10
+)
+
+// refundsMade lists the refunds Stripe holds for the payment (param is
+// payment_intent or charge, as for the refund itself) and keeps those this
+// transaction made, by metadata[transaction_id], that are neither failed nor
+// canceled: a failed refund moved no money, so it blocks nothing. Refunds
+// made another way (the dashboard, another system) are not ours to judge.
+// status is the HTTP status of the last page read.
+func (g *StripeGateway) refundsMade(ctx context.Context, op, param, txn string) ([]stripeRefund, int, error) {
+	var made []stripeRefund
+	query := url.Values{param: {txn}, "limit": {strconv.Itoa(refundPageSize)}}
+	for page := 1; ; page++ {
+		resp, err := g.api.do(ctx, op, outgoing{
+			method: http.MethodGet,
+			url:    g.base + "/v1/refunds?" + query.Encode(),
+			header: http.Header{"Stripe-Version": {StripeAPIVersion}},
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+		var list struct {
+			Object  string         `json:"object"`
+			Data    []stripeRefund `json:"data"`
+			HasMore bool           `json:"has_more"`
+		}
+		if json.Unmarshal(resp.body, &list) != nil || list.Object != "list" || (list.HasMore && len(list.Data) == 0) {
+			return nil, 0, g.api.fail(op, failure{errType: ErrGatewayUnavailable, msg: "Stripe answered GET /v1/refunds without a usable list of refunds"}, "")
+		}
+		for _, r := range list.Data {
+			if r.Metadata["transaction_id"] == txn && r.Status != "failed" && r.Status != "canceled" {
+				made = append(made, r)
+			}
+		}
+		if !list.HasMore {
+			return made, resp.status, nil
+		}
+		if page == maxRefundPages {
+			return nil, 0, g.api.fail(op, failure{errType: ErrGatewayRejected, final: true,
+				msg: fmt.Sprintf("Stripe lists more than %d refunds for %s; not refunded, sent to finance review to check by hand", maxRefundPages*refundPageSize, txn)}, "")
+		}
+		// Stripe lists newest first; the next page starts after the last.
+		query.Set("starting_after", list.Data[len(list.Data)-1].ID)
+	}
+}
+
+// describeRefunds names refunds for finance ops: id, amount and status.
+func describeRefunds(refunds []stripeRefund, currency string) string {
+	parts := make([]string, len(refunds))
+	for i, r := range refunds {
+		parts[i] = fmt.Sprintf("refund %s of %s (%s)", sanitize(r.ID, 64), stripeMoney(r.Amount, currency), sanitize(r.Status, 20))
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return fmt.Sprintf("%d refunds: %s", len(parts), strings.Join(parts, ", "))
+}
+
+// stripeMoney shows an amount in Stripe's unit as finance reads it,
+// "49.99 USD", falling back to Stripe's own number when it does not convert.
+func stripeMoney(amount int64, currency string) string {
+	minor, ok := amount, amount >= 0
+	switch currency {
+	case "ISK":
+		minor, ok = amount/100, ok && amount%100 == 0
+	case "MGA":
+		minor, ok = amount*100, ok && amount <= math.MaxInt64/100
+	}
+	if major, err := money.FormatMajor(minor, currency); ok && err == nil {
+		return major + " " + currency
+	}
+	return fmt.Sprintf("%d (Stripe's unit of %s)", amount, currency)
 }
 
 // stripeTarget reads from the transaction ID what Stripe is to refund:

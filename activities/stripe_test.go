@@ -5,20 +5,96 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/refundflow/refundflow/internal/remediation"
 )
 
-// fakeStripe serves the payment read with a currency and answers
-// POST /v1/refunds with refund.
+// fakeStripe serves the payment read with a currency, lists the refunds
+// set with holds (none by default), and answers POST /v1/refunds with
+// refund.
 type fakeStripe struct {
 	srv  *httptest.Server
 	reqs *requests
 	gw   *StripeGateway
 	logs *logBuffer
+
+	mu       sync.Mutex
+	existing []fakeRefund
+	pageSize int
+	// lists are the queries of GET /v1/refunds, in order.
+	lists []url.Values
+	// listAnswer, when set, answers GET /v1/refunds instead of existing.
+	listAnswer func(http.ResponseWriter, *http.Request, int)
+}
+
+// fakeRefund is a refund as GET /v1/refunds lists it.
+type fakeRefund struct {
+	ID       string            `json:"id"`
+	Object   string            `json:"object"`
+	Amount   int64             `json:"amount"`
+	Currency string            `json:"currency"`
+	Status   string            `json:"status"`
+	Metadata map[string]string `json:"metadata"`
+}
+
+// ours is a refund this gateway made for txn.
+func ours(id, txn string, amount int64, status string) fakeRefund {
+	return fakeRefund{ID: id, Object: "refund", Amount: amount, Currency: "usd", Status: status,
+		Metadata: map[string]string{"transaction_id": txn, "disposition": "Refund_Processed"}}
+}
+
+// holds makes GET /v1/refunds list refunds, newest first, pageSize a page
+// (0: the request's limit).
+func (f *fakeStripe) holds(pageSize int, refunds ...fakeRefund) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pageSize, f.existing = pageSize, refunds
+}
+
+func (f *fakeStripe) listQueries() []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]url.Values(nil), f.lists...)
+}
+
+// listRefunds pages like Stripe: limit, starting_after, has_more.
+func (f *fakeStripe) listRefunds(t *testing.T, w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := r.URL.Query()
+	f.lists = append(f.lists, q)
+	if f.listAnswer != nil {
+		f.listAnswer(w, r, len(f.lists))
+		return
+	}
+	size, err := strconv.Atoi(q.Get("limit"))
+	if err != nil || size < 1 || size > 100 {
+		t.Errorf("GET /v1/refunds limit = %q, Stripe takes 1-100", q.Get("limit"))
+		size = 10
+	}
+	if f.pageSize > 0 {
+		size = min(size, f.pageSize)
+	}
+	start := 0
+	if after := q.Get("starting_after"); after != "" {
+		start = -1
+		for i, x := range f.existing {
+			if x.ID == after {
+				start = i + 1
+			}
+		}
+		if start < 0 {
+			writeJSON(w, 400, map[string]any{"error": map[string]string{"type": "invalid_request_error", "message": "No such refund: " + after}})
+			return
+		}
+	}
+	end := min(start+size, len(f.existing))
+	writeJSON(w, 200, map[string]any{"object": "list", "url": "/v1/refunds", "data": append([]fakeRefund{}, f.existing[start:end]...), "has_more": end < len(f.existing)})
 }
 
 func newFakeStripe(t *testing.T, currency string, refund func(w http.ResponseWriter, r *http.Request, n int)) *fakeStripe {
@@ -33,6 +109,10 @@ func newFakeStripe(t *testing.T, currency string, refund func(w http.ResponseWri
 	mux.HandleFunc("GET /v1/charges/{id}", func(w http.ResponseWriter, r *http.Request) {
 		f.reqs.add(record(t, r))
 		fmt.Fprintf(w, `{"id":%q,"object":"charge","currency":%q}`, r.PathValue("id"), currency)
+	})
+	mux.HandleFunc("GET /v1/refunds", func(w http.ResponseWriter, r *http.Request) {
+		f.reqs.add(record(t, r))
+		f.listRefunds(t, w, r)
 	})
 	mux.HandleFunc("POST /v1/refunds", func(w http.ResponseWriter, r *http.Request) {
 		rec := record(t, r)
@@ -91,12 +171,18 @@ func TestStripeRefundOfAPaymentIntent(t *testing.T) {
 		t.Errorf("result = %+v", res)
 	}
 	all := f.reqs.all()
-	if len(all) != 2 || all[0].method != http.MethodGet || all[0].path != "/v1/payment_intents/pi_3Mtw" {
-		t.Fatalf("requests = %+v, want the payment read then the refund", all)
+	if len(all) != 3 || all[0].method != http.MethodGet || all[0].path != "/v1/payment_intents/pi_3Mtw" ||
+		all[1].method != http.MethodGet || all[1].path != "/v1/refunds" {
+		t.Fatalf("requests = %+v, want the payment read, the refund lookup, then the refund", all)
 	}
-	wantHeader(t, all[0], "Authorization", "Bearer "+testStripeKey)
-	wantHeader(t, all[0], "Stripe-Version", StripeAPIVersion)
-	r := all[1]
+	for _, read := range all[:2] {
+		wantHeader(t, read, "Authorization", "Bearer "+testStripeKey)
+		wantHeader(t, read, "Stripe-Version", StripeAPIVersion)
+	}
+	if q := f.listQueries(); len(q) != 1 || q[0].Encode() != "limit=100&payment_intent=pi_3Mtw" {
+		t.Errorf("refund lookup queries = %v, want payment_intent=pi_3Mtw&limit=100", q)
+	}
+	r := all[2]
 	if r.path != "/v1/refunds" {
 		t.Errorf("path = %s", r.path)
 	}
@@ -124,7 +210,10 @@ func TestStripeRefundOfACharge(t *testing.T) {
 	if all[0].path != "/v1/charges/ch_1Nx" {
 		t.Errorf("read %s, want /v1/charges/ch_1Nx", all[0].path)
 	}
-	form, _ := url.ParseQuery(all[1].body)
+	if q := f.listQueries(); len(q) != 1 || q[0].Encode() != "charge=ch_1Nx&limit=100" {
+		t.Errorf("refund lookup queries = %v, want charge=ch_1Nx&limit=100", q)
+	}
+	form, _ := url.ParseQuery(all[len(all)-1].body)
 	if form.Get("charge") != "ch_1Nx" || form.Has("payment_intent") || form.Get("amount") != "500" {
 		t.Errorf("form = %v", form)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +42,72 @@ func TestStripeMockAcceptsTheRefund(t *testing.T) {
 			t.Errorf("%s: result = %+v, want a re_ reference", txn, res)
 		}
 	}
+}
+
+// TestStripeMockValidatesTheRefundLookup proves GET /v1/refunds is a
+// request Stripe's spec accepts, for both targets. stripe-mock's fixture
+// refund carries no metadata[transaction_id], so it is someone else's and
+// the refund is still made.
+func TestStripeMockValidatesTheRefundLookup(t *testing.T) {
+	t.Parallel()
+	base := testenv.StartStripeMock(t)
+	seen := &roundTrips{next: NewHTTPClient(10 * time.Second).Transport}
+	client := NewHTTPClient(10 * time.Second)
+	client.Transport = seen
+	gw, err := NewStripeGateway(GatewayConfig{
+		Kind: GatewayKindStripe, StripeBaseURL: base, StripeAPIKey: "sk_test_123", Timeout: 10 * time.Second,
+	}, client, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ txn, lookup string }{
+		{"pi_3MtwBwLkdIwHu7ix28a3tqPa", "GET /v1/refunds?limit=100&payment_intent=pi_3MtwBwLkdIwHu7ix28a3tqPa 200"},
+		{"ch_3MtwBwLkdIwHu7ix0snN0B15", "GET /v1/refunds?charge=ch_3MtwBwLkdIwHu7ix0snN0B15&limit=100 200"},
+	} {
+		seen.reset()
+		res, err := gw.Submit(t.Context(), stripeSubmission(tc.txn))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.txn, err)
+		}
+		got := seen.all()
+		if len(got) != 3 || got[1] != tc.lookup || got[2] != "POST /v1/refunds 200" {
+			t.Errorf("%s: requests %q, want the payment read, %q, then the refund", tc.txn, got, tc.lookup)
+		}
+		if !strings.HasPrefix(res.GatewayReference, "re_") {
+			t.Errorf("%s: result = %+v", tc.txn, res)
+		}
+	}
+}
+
+// roundTrips records "METHOD path?query status" of each request.
+type roundTrips struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	list []string
+}
+
+func (r *roundTrips) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	line := req.Method + " " + req.URL.RequestURI()
+	if err == nil {
+		line += fmt.Sprintf(" %d", resp.StatusCode)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.list = append(r.list, line)
+	return resp, err
+}
+
+func (r *roundTrips) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.list = nil
+}
+
+func (r *roundTrips) all() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.list...)
 }
 
 func TestStripeMockRejectionIsFinal(t *testing.T) {
