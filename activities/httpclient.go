@@ -126,6 +126,12 @@ func (c *apiClient) send(ctx context.Context, out outgoing, token string) (*resp
 	res, err := c.http.Do(req)
 	if err != nil {
 		f := classifyTransport(c.remote, err, c.timeout, sent.Load())
+		if out.method == http.MethodGet || out.method == http.MethodHead {
+			// A read moves no money: its loss leaves nothing to check at
+			// the gateway, and a warning would only teach finance to
+			// ignore the one that matters.
+			f.outcomeUnknown = false
+		}
 		return nil, &f
 	}
 	defer res.Body.Close()

@@ -204,3 +204,33 @@ func wantLookedUp(t *testing.T, f *fakeStripe) {
 		t.Errorf("requests = %+v, want the payment read, one refund lookup, then the refund", all)
 	}
 }
+
+// Only a request that can move money makes a failure "outcome unknown": a
+// refund lookup cut off after it was sent refunded nothing, so the review
+// must not tell finance to check the gateway first.
+func TestStripeLookupCutOffIsNotOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	f := newFakeStripe(t, "usd", stripeAnswer(200, nil, stripeRefundOK))
+	f.mu.Lock()
+	f.listAnswer = func(w http.ResponseWriter, _ *http.Request, _ int) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conn.Close()
+	}
+	f.mu.Unlock()
+	_, err := f.gw.Submit(t.Context(), stripeSubmission("pi_1"))
+	wantRetryable(t, err, ErrGatewayUnavailable, 0)
+	if !strings.Contains(err.Error(), "after the request was sent") {
+		t.Errorf("error = %q; want the lookup's cut connection", err)
+	}
+	if SubmissionOutcomeUnknown(err) {
+		t.Errorf("a cut refund lookup is marked outcome unknown: %v", err)
+	}
+	if n := len(f.posts()); n != 0 {
+		t.Errorf("%d refunds posted", n)
+	}
+}
+
