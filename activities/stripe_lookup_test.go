@@ -233,4 +233,3 @@ func TestStripeLookupCutOffIsNotOutcomeUnknown(t *testing.T) {
 		t.Errorf("%d refunds posted", n)
 	}
 }
-
