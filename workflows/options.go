@@ -15,7 +15,9 @@ import (
 // does not compare timeouts or timer durations when replaying. A setting that
 // decided WHICH commands run would break replay of workflows in flight, so
 // there is none: for example, the wrap-up activity always runs and itself
-// does nothing when no wrap-up code is configured.
+// does nothing when no wrap-up code is configured. Likewise the history
+// length at which a review continues as new is a constant
+// (reviewHistoryLimit), not a setting.
 type Settings struct {
 	// GatewayTimeout bounds one HTTP call to the gateway.
 	GatewayTimeout time.Duration

@@ -32,8 +32,9 @@ type run struct {
 	reviewSince  time.Time
 	reviewReason string
 	reminders    int
-	// reminder is the timer to the next reminder.
-	reminder workflow.Future
+	// reminder is the timer to the next reminder, due at reminderDue.
+	reminder    workflow.Future
+	reminderDue time.Time
 	// reminding is a RemindFinance still in flight, and stopReminding
 	// cancels it (non-blocking reminders only, see remind).
 	reminding     workflow.Future
@@ -42,6 +43,8 @@ type run struct {
 	// no answer, so the gateway may have made it. Every later failure says
 	// so too: a new approval does not make the earlier call unhappen.
 	outcomeUnknown bool
+	// continued is true in a run that took over a review from an earlier one.
+	continued bool
 }
 
 // nonBlockingReminder is the GetVersion change that took RemindFinance off
@@ -51,7 +54,9 @@ const nonBlockingReminder = "non-blocking-reminder"
 
 var a *activities.Activities
 
-func startRun(ctx workflow.Context, s Settings, d remediation.Disposition) (*run, error) {
+// startRun sets up a remediation: a new one, or the review continued (non
+// nil) that a previous run of this workflow handed over.
+func startRun(ctx workflow.Context, s Settings, d remediation.Disposition, continued *ContinuedReview) (*run, error) {
 	r := &run{
 		settings:    s,
 		disposition: d,
@@ -66,6 +71,9 @@ func startRun(ctx workflow.Context, s Settings, d remediation.Disposition) (*run
 			Decisions:     []remediation.DecisionRecord{},
 		},
 	}
+	if continued != nil {
+		r.restore(continued)
+	}
 	if err := workflow.SetQueryHandler(ctx, remediation.StatusQuery, func() (remediation.Status, error) {
 		return r.status, nil
 	}); err != nil {
@@ -78,7 +86,7 @@ func startRun(ctx workflow.Context, s Settings, d remediation.Disposition) (*run
 			return nil, fmt.Errorf("set search attributes: %w", err)
 		}
 	}
-	r.setState(ctx, d.InitialState())
+	r.setState(ctx, r.status.State)
 	return r, nil
 }
 
@@ -202,9 +210,7 @@ func (r *run) notifyFinance(ctx workflow.Context) {
 func (r *run) awaitDecision(ctx workflow.Context) {
 	if r.reminder == nil {
 		r.reminders++
-		r.reminder = workflow.NewTimerWithOptions(ctx, r.settings.ReviewReminder, workflow.TimerOptions{
-			Summary: fmt.Sprintf("Remind finance ops (#%d) if still undecided", r.reminders),
-		})
+		r.scheduleReminder(ctx, r.settings.ReviewReminder)
 	}
 	var decision remediation.Decision
 	received, reminded, delivered := false, false, false
@@ -232,6 +238,14 @@ func (r *run) awaitDecision(ctx workflow.Context) {
 			r.noteWritebackError(describeFailure("reminder to finance ops", err))
 		}
 	}
+}
+
+// scheduleReminder starts the timer to reminder number r.reminders.
+func (r *run) scheduleReminder(ctx workflow.Context, after time.Duration) {
+	r.reminderDue = workflow.Now(ctx).Add(after)
+	r.reminder = workflow.NewTimerWithOptions(ctx, after, workflow.TimerOptions{
+		Summary: fmt.Sprintf("Remind finance ops (#%d) if still undecided", r.reminders),
+	})
 }
 
 // remind nudges finance ops, or retries an escalation that did not get through.
@@ -451,9 +465,15 @@ func (r *run) showReviewDetails(ctx workflow.Context) {
 	case r.status.Escalation != "":
 		where = "an email to finance ops"
 	}
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf(
+	details := fmt.Sprintf(
 		"**Awaiting finance review** since %s.\n\nReason: %s\n\nEscalated via %s. Waiting for the `%s` signal: `approve` (optionally with a corrected `refundAmount`), `reject` or `resolved`. Reminders every %s.",
-		r.reviewSince.UTC().Format(time.RFC3339), r.reviewReason, where, remediation.DecisionSignal, r.settings.ReviewReminder))
+		r.reviewSince.UTC().Format(time.RFC3339), r.reviewReason, where, remediation.DecisionSignal, r.settings.ReviewReminder)
+	if r.continued {
+		// A new run has no static summary (continue-as-new does not carry
+		// it), so the details say what this is.
+		details += "\n\n" + r.disposition.Summary() + ": continued as new from an earlier run of this workflow, which has the full history."
+	}
+	workflow.SetCurrentDetails(ctx, details)
 }
 
 // describeFailure turns an activity failure into one line for finance ops:

@@ -24,13 +24,19 @@ func (r *Remediation) Register(reg interface {
 // RemediationWorkflow turns one financial disposition into exactly one refund
 // or chargeback, or into a finance-ops review that a human decides. It ends
 // Completed, Rejected or ResolvedManually; it never ends in silence.
-func (r *Remediation) RemediationWorkflow(ctx workflow.Context, d remediation.Disposition) (remediation.Outcome, error) {
-	run, err := startRun(ctx, r.Settings, d)
+//
+// A review that outgrows its history continues as new with the same
+// disposition and the review so far (continued); every other start,
+// the starter's included, passes the disposition alone.
+func (r *Remediation) RemediationWorkflow(ctx workflow.Context, d remediation.Disposition, continued *ContinuedReview) (remediation.Outcome, error) {
+	run, err := startRun(ctx, r.Settings, d, continued)
 	if err != nil {
 		return remediation.Outcome{}, err
 	}
 
 	switch {
+	case continued != nil:
+		run.resumeReview(ctx, continued)
 	case d.Action == remediation.ActionReview:
 		run.escalate(ctx, "the agent sent this transaction for finance review", false)
 	case d.AmountError != "":
@@ -45,7 +51,12 @@ func (r *Remediation) RemediationWorkflow(ctx workflow.Context, d remediation.Di
 
 	// A human decides from here: approve (submit again), reject, or resolved
 	// by hand. Nothing is ever approved by time; reminders keep it in view.
+	// A review left open for months would outgrow Temporal's history limit
+	// and be terminated; it goes on in a new run instead.
 	for !run.status.State.Terminal() {
+		if run.reviewOutgrown(ctx) {
+			return remediation.Outcome{}, run.continueAsNew(ctx)
+		}
 		run.awaitDecision(ctx)
 	}
 	// Only an applied decision ends a review, and it stops any reminder in

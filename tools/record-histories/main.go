@@ -4,6 +4,7 @@
 // change history shape; never to make a failing replay pass. A change gated
 // by workflow.GetVersion adds a shape and records only that one
 // (-only name): the older histories are what keeps the old path replaying.
+// A workflow that continues as new gives one history per run.
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -62,6 +64,19 @@ type shape struct {
 	// check is what the run must show, so a history records the path it
 	// is named for.
 	check func(remediation.Outcome) error
+	// suggestContinueAsNewAt runs the shape on a dev server of its own that
+	// suggests continue-as-new after this many history events (Temporal's
+	// default is 4,096), so a review continues as new within seconds, the
+	// way a months-long one does. The suggestion is in the recorded
+	// workflow task events, so the history replays with the workflow's own
+	// limit. 0 is the server default.
+	suggestContinueAsNewAt int
+	// decisionsAfterContinue are sent once the workflow has continued as
+	// new and its new run awaits review. Every run's history is recorded:
+	// <name>.json, then <name>.run2.json and so on.
+	decisionsAfterContinue []remediation.Decision
+	// checkRuns is what the runs' histories must show.
+	checkRuns func([][]*historypb.HistoryEvent) error
 }
 
 func shapes() []shape {
@@ -120,6 +135,51 @@ func shapes() []shape {
 				}
 				return nil
 			}},
+		// The continue-as-new-review change: a review outgrows its run
+		// (here at the server's suggestion, 50 events: a refused decision
+		// and a few reminders) and goes on in a new one, which submits
+		// nothing until finance ops approve, and then completes.
+		{name: "review_continued_as_new_then_approved", disposition: base("REJECTONCE-CAN"), suggestContinueAsNewAt: 50,
+			decisions:              []remediation.Decision{{DecisionID: "d1", Decision: "approve", Approver: "agent-7"}},
+			decisionsAfterContinue: []remediation.Decision{{DecisionID: "d2", Decision: "approve", Approver: "alice"}},
+			check: func(out remediation.Outcome) error {
+				outcomes := make([]string, len(out.Decisions))
+				for i, d := range out.Decisions {
+					outcomes[i] = d.DecisionID + ":" + d.Outcome
+				}
+				switch {
+				case out.State != remediation.StateCompleted:
+					return fmt.Errorf("want Completed, got %s", out.State)
+				case out.Attempts != 2:
+					return fmt.Errorf("want 2 submissions (the first, the approval), got %d", out.Attempts)
+				case strings.Join(outcomes, ",") != "d1:refused,d2:applied":
+					return fmt.Errorf("decisions not carried into the new run: %v", outcomes)
+				}
+				return nil
+			},
+			checkRuns: func(runs [][]*historypb.HistoryEvent) error {
+				if len(runs) < 2 {
+					return fmt.Errorf("the review never continued as new (%d run)", len(runs))
+				}
+				// The last run does only what the approval asks for.
+				var scheduled []string
+				signalled := false
+				for _, e := range runs[len(runs)-1] {
+					if e.GetEventType() == enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED {
+						signalled = true
+					}
+					if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() != "RemindFinance" {
+						if !signalled {
+							return fmt.Errorf("the new run called %s before any decision", a.GetActivityType().GetName())
+						}
+						scheduled = append(scheduled, a.GetActivityType().GetName())
+					}
+				}
+				if got := strings.Join(scheduled, ","); got != "SubmitRefund,UpdateInteraction" {
+					return fmt.Errorf("the new run called %s, want SubmitRefund,UpdateInteraction", got)
+				}
+				return nil
+			}},
 	}
 }
 
@@ -130,10 +190,46 @@ func record(temporalBin, outDir, only string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	hanging, err := newHangingGateway()
+	if err != nil {
+		return err
+	}
+	defer hanging.close()
+	world := &scriptedWorld{rejectedOnce: map[string]bool{}, hanging: hanging.gateway,
+		reminding: make(chan string, 1), release: make(chan struct{})}
+	defer world.releaseReminders()
+
+	// Shapes that need a server of their own (a continue-as-new
+	// suggestion) get one, so the others record as they always have.
+	var suggestAt []int
+	for _, s := range selected {
+		if !slices.Contains(suggestAt, s.suggestContinueAsNewAt) {
+			suggestAt = append(suggestAt, s.suggestContinueAsNewAt)
+		}
+	}
+	for _, at := range suggestAt {
+		var group []shape
+		for _, s := range selected {
+			if s.suggestContinueAsNewAt == at {
+				group = append(group, s)
+			}
+		}
+		if err := recordOnServer(ctx, temporalBin, outDir, at, world, group); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordOnServer records shapes on one dev server, with a worker of its own.
+func recordOnServer(ctx context.Context, temporalBin, outDir string, suggestContinueAsNewAt int, world *scriptedWorld, group []shape) error {
 	logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	args := []string{}
 	for _, name := range remediation.SearchAttributeNames {
 		args = append(args, "--search-attribute", name+"=Keyword")
+	}
+	if suggestContinueAsNewAt > 0 {
+		args = append(args, "--dynamic-config-value", fmt.Sprintf("limit.historyCount.suggestContinueAsNew=%d", suggestContinueAsNewAt))
 	}
 	server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: temporalBin, LogLevel: "error", ExtraArgs: args,
@@ -148,21 +244,13 @@ func record(temporalBin, outDir, only string) error {
 	w := worker.New(c, taskQueue, worker.Options{})
 	settings := workflows.Settings{GatewayTimeout: time.Second, RetryWindow: 3 * time.Second, ReviewReminder: time.Second}
 	(&workflows.Remediation{Settings: settings}).Register(w)
-	hanging, err := newHangingGateway()
-	if err != nil {
-		return err
-	}
-	defer hanging.close()
-	world := &scriptedWorld{rejectedOnce: map[string]bool{}, hanging: hanging.gateway,
-		reminding: make(chan string, 1), release: make(chan struct{})}
-	defer world.releaseReminders()
 	w.RegisterActivity(&activities.Activities{Gateway: world, Interactions: world, Finance: world})
 	if err := w.Start(); err != nil {
 		return err
 	}
 	defer w.Stop()
 
-	for _, s := range selected {
+	for _, s := range group {
 		if err := runShape(ctx, c, world, s, outDir); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
@@ -200,19 +288,23 @@ func runShape(ctx context.Context, c client.Client, world *scriptedWorld, s shap
 	if err != nil {
 		return err
 	}
+	// GetRunID follows the workflow to its newest run once Get has.
+	firstRunID := run.GetRunID()
 	if s.whileReminding {
 		if err := world.awaitReminder(ctx, d.TransactionID); err != nil {
 			return err
 		}
 	}
-	for _, dec := range s.decisions {
-		if err := waitForState(ctx, c, run.GetID(), remediation.StateAwaitingReview, s.decideAfter); err != nil {
+	if err := sendDecisions(ctx, c, run.GetID(), s.decisions, s.decideAfter); err != nil {
+		return err
+	}
+	if len(s.decisionsAfterContinue) > 0 {
+		if err := waitForNewRun(ctx, c, run.GetID(), firstRunID); err != nil {
 			return err
 		}
-		if err := c.SignalWorkflow(ctx, run.GetID(), "", remediation.DecisionSignal, dec); err != nil {
+		if err := sendDecisions(ctx, c, run.GetID(), s.decisionsAfterContinue, 0); err != nil {
 			return err
 		}
-		time.Sleep(300 * time.Millisecond)
 	}
 	var out remediation.Outcome
 	if s.whileReminding {
@@ -231,13 +323,78 @@ func runShape(ctx context.Context, c client.Client, world *scriptedWorld, s shap
 			return err
 		}
 	}
-	iter := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var events []json.RawMessage
-	for iter.HasNext() {
-		e, err := iter.Next()
+	// Every run of the workflow, following continue-as-new.
+	var runs [][]*historypb.HistoryEvent
+	for runID := firstRunID; runID != ""; {
+		events, err := runHistory(ctx, c, run.GetID(), runID)
 		if err != nil {
 			return err
 		}
+		runs = append(runs, events)
+		runID = events[len(events)-1].GetWorkflowExecutionContinuedAsNewEventAttributes().GetNewExecutionRunId()
+	}
+	if s.checkRuns != nil {
+		if err := s.checkRuns(runs); err != nil {
+			return err
+		}
+	}
+	for i, events := range runs {
+		name := s.name + ".json"
+		if i > 0 {
+			name = fmt.Sprintf("%s.run%d.json", s.name, i+1)
+		}
+		if err := writeHistory(filepath.Join(outDir, name), events); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sendDecisions(ctx context.Context, c client.Client, id string, decisions []remediation.Decision, settle time.Duration) error {
+	for _, dec := range decisions {
+		if err := waitForState(ctx, c, id, remediation.StateAwaitingReview, settle); err != nil {
+			return err
+		}
+		if err := c.SignalWorkflow(ctx, id, "", remediation.DecisionSignal, dec); err != nil {
+			return err
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	return nil
+}
+
+// waitForNewRun waits until the workflow's current run is not firstRunID.
+func waitForNewRun(ctx context.Context, c client.Client, id, firstRunID string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+		if err == nil && desc.GetWorkflowExecutionInfo().GetExecution().GetRunId() != firstRunID {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("workflow %s never continued as new", id)
+}
+
+func runHistory(ctx context.Context, c client.Client, id, runID string) ([]*historypb.HistoryEvent, error) {
+	iter := c.GetWorkflowHistory(ctx, id, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var events []*historypb.HistoryEvent
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, e)
+	}
+	if len(events) == 0 {
+		return nil, fmt.Errorf("run %s of %s has no history", runID, id)
+	}
+	return events, nil
+}
+
+func writeHistory(path string, history []*historypb.HistoryEvent) error {
+	var events []json.RawMessage
+	for _, e := range history {
 		b, err := protojson.Marshal(e)
 		if err != nil {
 			return err
@@ -248,7 +405,7 @@ func runShape(ctx context.Context, c client.Client, world *scriptedWorld, s shap
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(outDir, s.name+".json"), append(body, '\n'), 0o644)
+	return os.WriteFile(path, append(body, '\n'), 0o644)
 }
 
 func waitForState(ctx context.Context, c client.Client, id string, want remediation.State, settle time.Duration) error {

@@ -1,0 +1,139 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/refundflow/refundflow/internal/remediation"
+)
+
+// continueAsNewReview is the GetVersion change that lets a long review go on
+// in a new run. It is asked only when a run would continue, so a workflow
+// already in flight when it shipped continues too when it first meets the
+// limit afterwards. One whose history had already met it answers
+// DefaultVersion (its history shows it waiting on there) and stays in its
+// one run.
+const continueAsNewReview = "continue-as-new-review"
+
+// reviewHistoryLimit is the history length (events) at which a review that
+// is still waiting goes on in a new run, unless Temporal suggests it first
+// (GetContinueAsNewSuggested: by default at 4,096 events or 4 MB).
+//
+// Temporal warns at 10,240 events and terminates the workflow at 51,200:
+// that would end a remediation in silence. A waiting review grows by 8 to
+// 11 events per reminder, so 2,000 events is 180 to 250 reminders, a month
+// or more at the default 4h: most reviews end long before and never
+// continue. It is checked between decisions and reminders; what happens in
+// between (an approval's submission retried for its whole window) adds
+// tens of events, so the margin below the warning is wide. Lower would only
+// cost new runs (a billable action each) for no more safety; a run of 2,000
+// events is still quick to replay when a worker restarts.
+//
+// It is a constant, not a Settings knob, because it decides a command
+// (continue-as-new), not a duration: a run is replayed against the history
+// length recorded in its workflow task events, and a different limit would
+// continue at another event than the history shows. Changing it needs a new
+// GetVersion change. The recorded history (tools/record-histories) gets its
+// continue-as-new from the dev server's suggestion, which the history
+// carries, so it replays with this limit as it is.
+const reviewHistoryLimit = 2000
+
+// ContinuedReview is what a review hands to its next run when it continues
+// as new: everything the run needs to go on waiting exactly where the last
+// one was, and nothing it must do again (submit, write the failure to
+// Genesys, escalate). It is the workflow's optional second input; a start
+// without it (the starter's) is a new remediation.
+type ContinuedReview struct {
+	// Status is what the status query answered in the last run: state,
+	// attempts, errors, workitem, amount (a corrected one included) and every
+	// decision record. An applied record's decisionId is a duplicate from then
+	// on, as in the run that applied it.
+	Status remediation.Status `json:"status"`
+	// RefundStatus is what Genesys was last told, so it is not told again.
+	RefundStatus string `json:"refundStatus,omitempty"`
+	// Escalated is false when no escalation has reached finance ops yet: the
+	// next reminder tries again.
+	Escalated    bool      `json:"escalated"`
+	ReviewSince  time.Time `json:"reviewSince"`
+	ReviewReason string    `json:"reviewReason"`
+	// Reminders counts the reminders scheduled so far, NextReminder included.
+	Reminders int `json:"reminders"`
+	// NextReminder is when the pending reminder falls due; zero when none is
+	// pending, and the next run schedules one a full interval away.
+	NextReminder   time.Time `json:"nextReminder,omitempty"`
+	OutcomeUnknown bool      `json:"outcomeUnknown,omitempty"`
+}
+
+// restore takes over the review the previous run handed over.
+func (r *run) restore(c *ContinuedReview) {
+	r.continued = true
+	r.status = c.Status
+	if r.status.Decisions == nil {
+		r.status.Decisions = []remediation.DecisionRecord{}
+	}
+	for _, rec := range r.status.Decisions {
+		if rec.Outcome == remediation.OutcomeApplied && rec.DecisionID != "" {
+			r.seen[rec.DecisionID] = true
+		}
+	}
+	r.refundStatus = c.RefundStatus
+	r.escalated = c.Escalated
+	r.reviewSince = c.ReviewSince
+	r.reviewReason = c.ReviewReason
+	r.reminders = c.Reminders
+	r.outcomeUnknown = c.OutcomeUnknown
+}
+
+// resumeReview goes back to waiting where the previous run was: the same
+// details in the UI, and the pending reminder when it would have fallen due
+// (one already due goes out at once). The gateway, Genesys and finance ops
+// heard everything they need in earlier runs.
+func (r *run) resumeReview(ctx workflow.Context, c *ContinuedReview) {
+	if !c.NextReminder.IsZero() {
+		r.scheduleReminder(ctx, max(c.NextReminder.Sub(workflow.Now(ctx)), time.Second))
+	}
+	r.showReviewDetails(ctx)
+}
+
+// reviewOutgrown reports whether the review should go on in a new run now.
+// Only a review that is waiting and has nothing half done continues: no
+// reminder in flight (its outcome is recorded first) and no decision
+// waiting in the signal channel (it is applied first, the usual way, so
+// none is lost or received twice). A decision that arrives while this run
+// is continuing makes Temporal refuse the continue-as-new and replay the
+// task with the signal in the channel, so it is applied here too.
+func (r *run) reviewOutgrown(ctx workflow.Context) bool {
+	if r.status.State != remediation.StateAwaitingReview || r.reminding != nil || r.decisions.Len() > 0 {
+		return false
+	}
+	info := workflow.GetInfo(ctx)
+	if !info.GetContinueAsNewSuggested() && info.GetCurrentHistoryLength() < reviewHistoryLimit {
+		return false
+	}
+	// Asked only once the limit is met, so a workflow in flight that had not
+	// met it yet when this shipped continues too when it does.
+	return workflow.GetVersion(ctx, continueAsNewReview, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+}
+
+// continueAsNew ends this run and starts the next with the same workflow ID
+// (so the transaction's dedupe holds), the same disposition, and the review
+// so far. The SDK carries the search attributes over.
+func (r *run) continueAsNew(ctx workflow.Context) error {
+	c := ContinuedReview{
+		Status:         r.status,
+		RefundStatus:   r.refundStatus,
+		Escalated:      r.escalated,
+		ReviewSince:    r.reviewSince,
+		ReviewReason:   r.reviewReason,
+		Reminders:      r.reminders,
+		OutcomeUnknown: r.outcomeUnknown,
+	}
+	if r.reminder != nil {
+		c.NextReminder = r.reminderDue
+	}
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**Awaiting finance review**: continuing in a new run to keep the history short (%d events).",
+		workflow.GetInfo(ctx).GetCurrentHistoryLength()))
+	return workflow.NewContinueAsNewError(ctx, remediation.WorkflowType, r.disposition, &c)
+}
