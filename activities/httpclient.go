@@ -126,21 +126,26 @@ func (c *apiClient) send(ctx context.Context, out outgoing, token string) (*resp
 	res, err := c.http.Do(req)
 	if err != nil {
 		f := classifyTransport(c.remote, err, c.timeout, sent.Load())
-		if out.method == http.MethodGet || out.method == http.MethodHead {
-			// A read moves no money: its loss leaves nothing to check at
-			// the gateway, and a warning would only teach finance to
-			// ignore the one that matters.
-			f.outcomeUnknown = false
-		}
-		return nil, &f
+		return nil, out.unlessRead(f)
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBody))
 	if err != nil {
 		f := classifyTransport(c.remote, fmt.Errorf("reading the answer to %s: %w", res.Status, err), c.timeout, true)
-		return nil, &f
+		return nil, out.unlessRead(f)
 	}
 	return &response{status: res.StatusCode, header: res.Header, body: data}, nil
+}
+
+// unlessRead clears "outcome unknown" from a failed read, whether it was cut
+// off before the answer or in the middle of its body. A read moves no money:
+// its loss leaves nothing to check at the gateway, and a warning would only
+// teach finance to ignore the one that matters.
+func (out outgoing) unlessRead(f failure) *failure {
+	if out.method == http.MethodGet || out.method == http.MethodHead {
+		f.outcomeUnknown = false
+	}
+	return &f
 }
 
 // fail scrubs the credentials (and the token just used, should a remote

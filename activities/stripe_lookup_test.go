@@ -233,3 +233,33 @@ func TestStripeLookupCutOffIsNotOutcomeUnknown(t *testing.T) {
 		t.Errorf("%d refunds posted", n)
 	}
 }
+
+// A lookup whose answer is cut off in the middle of its body moved no money
+// either: the same as a lookup cut off before the answer.
+func TestStripeLookupCutOffMidBodyIsNotOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	f := newFakeStripe(t, "usd", stripeAnswer(200, nil, stripeRefundOK))
+	f.mu.Lock()
+	f.listAnswer = func(w http.ResponseWriter, _ *http.Request, _ int) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		// Promises 1000 bytes, sends a few, hangs up.
+		_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"object\":\"list\",\"data\":["))
+	}
+	f.mu.Unlock()
+	_, err := f.gw.Submit(t.Context(), stripeSubmission("pi_1"))
+	wantRetryable(t, err, ErrGatewayUnavailable, 0)
+	if !strings.Contains(err.Error(), "reading the answer to 200 OK") {
+		t.Errorf("error = %q; want the lookup's cut body", err)
+	}
+	if SubmissionOutcomeUnknown(err) {
+		t.Errorf("a lookup cut off mid-body is marked outcome unknown: %v", err)
+	}
+	if n := len(f.posts()); n != 0 {
+		t.Errorf("%d refunds posted", n)
+	}
+}
