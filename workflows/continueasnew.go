@@ -64,6 +64,55 @@ type ContinuedReview struct {
 	// pending, and the next run schedules one a full interval away.
 	NextReminder   time.Time `json:"nextReminder,omitempty"`
 	OutcomeUnknown bool      `json:"outcomeUnknown,omitempty"`
+	// LeftBehind counts the decision records and write-back errors that
+	// earlier runs did not hand on (see carriedStatus): they are in those
+	// runs' histories.
+	LeftBehind int `json:"leftBehind,omitempty"`
+}
+
+// What a run hands on is bounded, so that no stream of signals (a script
+// re-sending a decision, a reminder failing for weeks) can grow the
+// continue-as-new input run after run until Temporal refuses it (2 MB) and
+// terminates the workflow: the one ending this change exists to prevent.
+// Every applied decision goes on, because its decisionId must stay a
+// duplicate; applied decisions come only from people, each followed by a
+// gateway retry window, so they stay few. Of the rest (refused, duplicate
+// and late records, notes of up to 2,000 characters each) the newest
+// carriedDecisionRecords go on, and the newest carriedWritebackErrors of the
+// write-back errors: some 250 KB at most.
+const (
+	carriedDecisionRecords = 100
+	carriedWritebackErrors = 20
+)
+
+// carriedStatus is the status handed to the next run, and how many records
+// it leaves behind.
+func carriedStatus(s remediation.Status) (remediation.Status, int) {
+	left := 0
+	others := 0
+	for _, rec := range s.Decisions {
+		if rec.Outcome != remediation.OutcomeApplied {
+			others++
+		}
+	}
+	if others > carriedDecisionRecords {
+		kept := make([]remediation.DecisionRecord, 0, len(s.Decisions)-(others-carriedDecisionRecords))
+		skip := others - carriedDecisionRecords
+		for _, rec := range s.Decisions {
+			if rec.Outcome != remediation.OutcomeApplied && skip > 0 {
+				skip--
+				left++
+				continue
+			}
+			kept = append(kept, rec)
+		}
+		s.Decisions = kept
+	}
+	if n := len(s.WritebackErrors); n > carriedWritebackErrors {
+		left += n - carriedWritebackErrors
+		s.WritebackErrors = append([]string(nil), s.WritebackErrors[n-carriedWritebackErrors:]...)
+	}
+	return s, left
 }
 
 // restore takes over the review the previous run handed over.
@@ -84,6 +133,7 @@ func (r *run) restore(c *ContinuedReview) {
 	r.reviewReason = c.ReviewReason
 	r.reminders = c.Reminders
 	r.outcomeUnknown = c.OutcomeUnknown
+	r.leftBehind = c.LeftBehind
 }
 
 // resumeReview goes back to waiting where the previous run was: the same
@@ -121,14 +171,16 @@ func (r *run) reviewOutgrown(ctx workflow.Context) bool {
 // (so the transaction's dedupe holds), the same disposition, and the review
 // so far. The SDK carries the search attributes over.
 func (r *run) continueAsNew(ctx workflow.Context) error {
+	status, left := carriedStatus(r.status)
 	c := ContinuedReview{
-		Status:         r.status,
+		Status:         status,
 		RefundStatus:   r.refundStatus,
 		Escalated:      r.escalated,
 		ReviewSince:    r.reviewSince,
 		ReviewReason:   r.reviewReason,
 		Reminders:      r.reminders,
 		OutcomeUnknown: r.outcomeUnknown,
+		LeftBehind:     r.leftBehind + left,
 	}
 	if r.reminder != nil {
 		c.NextReminder = r.reminderDue

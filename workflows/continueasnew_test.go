@@ -1,9 +1,15 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
 	"time"
 
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -153,6 +159,31 @@ func (s *WorkflowSuite) TestContinuedReviewCompletesOnApprovalWithoutRepeatingWo
 	s.Equal([]string{"Submitting", "Completed"}, s.calls.upserts)
 }
 
+// A run handed a long review hands on a bounded one: every applied
+// decision, the newest of the rest, and the count of what stayed behind,
+// which adds up across runs and is told in the UI.
+func (s *WorkflowSuite) TestContinuedReviewHandsOnABoundedStatus() {
+	c := continuedReview()
+	c.LeftBehind = 7
+	for i := range carriedDecisionRecords + 50 {
+		c.Status.Decisions = append(c.Status.Decisions, remediation.DecisionRecord{
+			Decision: remediation.Decision{DecisionID: fmt.Sprintf("r%d", i), Decision: "approve", Approver: "agent-7"},
+			Outcome:  remediation.OutcomeRefused, Reason: "the approver is the agent who took the call (four-eyes rule)",
+		})
+	}
+	var details string
+	s.env.RegisterDelayedCallback(func() { details = s.currentDetails() }, 30*time.Minute)
+	s.outgrowAt(2 * time.Hour)
+	s.startContinued(refund(), c)
+
+	_, next := s.continuedAsNew()
+	s.Equal(7+51, next.LeftBehind, "the 7 from before, d0 and the 50 oldest refusals")
+	s.Len(next.Status.Decisions, carriedDecisionRecords+1)
+	s.Equal("d1", next.Status.Decisions[0].DecisionID, "the applied decision stays, so a resend is a duplicate")
+	s.Equal(fmt.Sprintf("r%d", carriedDecisionRecords+49), next.Status.Decisions[carriedDecisionRecords].DecisionID)
+	s.Contains(details, "7 older decision records or write-back errors are only in earlier runs")
+}
+
 // A run handed a review without a pending reminder (it had just gone out)
 // schedules the next a full interval away; a failed escalation is tried
 // again at it.
@@ -269,4 +300,74 @@ func (s *WorkflowSuite) TestStatusQueryAnswersTheSameInTheContinuedRun() {
 	s.Equal(remediation.StateRejected, out.State)
 	s.Empty(s.calls.submissions)
 	s.Equal([]string{remediation.RefundStatusRejected}, refundStatuses(s.calls.updates))
+}
+
+// A stream of refused or duplicate decisions, or weeks of failing
+// reminders, must not grow what each run hands on until Temporal refuses
+// the continue-as-new (2 MB) and terminates the review.
+func TestCarriedStatusIsBoundedAndKeepsEveryAppliedDecision(t *testing.T) {
+	note := strings.Repeat("n", 2000)
+	var s remediation.Status
+	for i := range 5000 {
+		outcome := remediation.OutcomeRefused
+		if i%1000 == 0 {
+			outcome = remediation.OutcomeApplied
+		}
+		s.Decisions = append(s.Decisions, remediation.DecisionRecord{
+			Decision: remediation.Decision{DecisionID: fmt.Sprintf("d%d", i), Decision: "approve", Note: note},
+			Outcome:  outcome,
+		})
+	}
+	for i := range 500 {
+		s.WritebackErrors = append(s.WritebackErrors, fmt.Sprintf("reminder %d failed: %s", i, strings.Repeat("e", 400)))
+	}
+	carried, left := carriedStatus(s)
+
+	var applied []string
+	for _, rec := range carried.Decisions {
+		if rec.Outcome == remediation.OutcomeApplied {
+			applied = append(applied, rec.DecisionID)
+		}
+	}
+	if want := []string{"d0", "d1000", "d2000", "d3000", "d4000"}; !slices.Equal(applied, want) {
+		t.Errorf("applied decisions carried = %v; want every one, %v", applied, want)
+	}
+	if n := len(carried.Decisions); n != carriedDecisionRecords+5 {
+		t.Errorf("%d decision records carried; want %d", n, carriedDecisionRecords+5)
+	}
+	if last := carried.Decisions[len(carried.Decisions)-1].DecisionID; last != "d4999" {
+		t.Errorf("last carried record %s; want the newest, d4999", last)
+	}
+	if n := len(carried.WritebackErrors); n != carriedWritebackErrors || !strings.HasPrefix(carried.WritebackErrors[n-1], "reminder 499 ") {
+		t.Errorf("write-back errors carried: %d, last %.20q; want the newest %d", n, carried.WritebackErrors[n-1], carriedWritebackErrors)
+	}
+	if want := (5000 - 5 - carriedDecisionRecords) + (500 - carriedWritebackErrors); left != want {
+		t.Errorf("left behind %d; want %d", left, want)
+	}
+	input, err := json.Marshal(ContinuedReview{Status: carried})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(input) > 512<<10 {
+		t.Errorf("continue-as-new input is %d bytes; want well under Temporal's 2 MB limit", len(input))
+	}
+	if len(s.Decisions) != 5000 || len(s.WritebackErrors) != 500 {
+		t.Error("carriedStatus changed the run's own status")
+	}
+
+	// Nothing to trim: handed on as it is.
+	small := remediation.Status{Decisions: s.Decisions[:3], WritebackErrors: s.WritebackErrors[:2]}
+	if got, left := carriedStatus(small); left != 0 || len(got.Decisions) != 3 || len(got.WritebackErrors) != 2 {
+		t.Errorf("small status trimmed: %d records, %d errors, %d left", len(got.Decisions), len(got.WritebackErrors), left)
+	}
+}
+
+// currentDetails is what the Temporal UI shows as the workflow's current
+// details.
+func (s *WorkflowSuite) currentDetails() string {
+	v, err := s.env.QueryWorkflow("__temporal_workflow_metadata")
+	s.Require().NoError(err)
+	var md sdkpb.WorkflowMetadata
+	s.Require().NoError(v.Get(&md))
+	return md.GetCurrentDetails()
 }

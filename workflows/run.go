@@ -45,6 +45,9 @@ type run struct {
 	outcomeUnknown bool
 	// continued is true in a run that took over a review from an earlier one.
 	continued bool
+	// leftBehind counts the records earlier runs kept in their own
+	// histories rather than hand on (carriedStatus).
+	leftBehind int
 }
 
 // nonBlockingReminder is the GetVersion change that took RemindFinance off
@@ -288,9 +291,10 @@ func (r *run) remind(ctx workflow.Context) {
 // waiting behind Genesys. Cancelling rather than leaving it unawaited makes
 // the end deliberate: the history says the reminder was called off, the
 // server retries it no more, and an approval that goes back to submitting
-// has no stale reminder running beside it. RemindFinance does not
-// heartbeat, so an attempt already under way finishes on its own and its
-// result is dropped: at worst one late nudge, never a wrong outcome.
+// has no stale reminder running beside it. RemindFinance heartbeats
+// (activities/heartbeat.go), so an attempt already under way hears of the
+// cancel at its next heartbeat and abandons its Genesys call: the nudge may
+// or may not have reached the workitem, never a wrong outcome.
 // A no-op when none is in flight (always, on the old path).
 func (r *run) stopReminder() {
 	if r.stopReminding == nil {
@@ -472,6 +476,9 @@ func (r *run) showReviewDetails(ctx workflow.Context) {
 		// A new run has no static summary (continue-as-new does not carry
 		// it), so the details say what this is.
 		details += "\n\n" + r.disposition.Summary() + ": continued as new from an earlier run of this workflow, which has the full history."
+		if r.leftBehind > 0 {
+			details += fmt.Sprintf(" The status query lists the newest records: %d older decision records or write-back errors are only in earlier runs.", r.leftBehind)
+		}
 	}
 	workflow.SetCurrentDetails(ctx, details)
 }
