@@ -12,10 +12,20 @@ import (
 // continueAsNewReview is the GetVersion change that lets a long review go on
 // in a new run. It is asked only when a run would continue, so a workflow
 // already in flight when it shipped continues too when it first meets the
-// limit afterwards. One whose history had already met it answers
-// DefaultVersion (its history shows it waiting on there) and stays in its
-// one run.
+// limit afterwards. One whose history had already met it (its history shows
+// it waiting on past the limit) answers DefaultVersion, and the SDK keeps
+// that answer for the rest of the run; such a run asks again under a change
+// ID of its own at each later check (lateContinueCheck), and the first check
+// made live, after the deploy, continues.
 const continueAsNewReview = "continue-as-new-review"
+
+// lateContinueCheck is the change ID of the n-th check after
+// continueAsNewReview answered DefaultVersion. Old histories never asked any
+// of them, so each replays as DefaultVersion; a live one records version 1
+// (a marker event) and continues. A run meets it at most once live.
+func lateContinueCheck(n int) string {
+	return fmt.Sprintf("%s/%d", continueAsNewReview, n)
+}
 
 // reviewHistoryLimit is the history length (events) at which a review that
 // is still waiting goes on in a new run, unless Temporal suggests it first
@@ -164,12 +174,19 @@ func (r *run) reviewOutgrown(ctx workflow.Context) bool {
 	}
 	// Asked only once the limit is met, so a workflow in flight that had not
 	// met it yet when this shipped continues too when it does.
-	return workflow.GetVersion(ctx, continueAsNewReview, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	if workflow.GetVersion(ctx, continueAsNewReview, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		return true
+	}
+	r.lateChecks++
+	return workflow.GetVersion(ctx, lateContinueCheck(r.lateChecks), workflow.DefaultVersion, 1) != workflow.DefaultVersion
 }
 
 // continueAsNew ends this run and starts the next with the same workflow ID
 // (so the transaction's dedupe holds), the same disposition, and the review
-// so far. The SDK carries the search attributes over.
+// so far. The SDK carries the search attributes over, TemporalChangeVersion
+// included: a continued run lists the changes its first run asked about, so
+// a search for runs still on an old path must look at first runs
+// (`TemporalChangeVersion` with the run's own start, not a continued one).
 func (r *run) continueAsNew(ctx workflow.Context) error {
 	status, left := carriedStatus(r.status)
 	c := ContinuedReview{

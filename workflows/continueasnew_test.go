@@ -263,16 +263,34 @@ func (s *WorkflowSuite) TestContinuesOnlyAfterTheReminderInFlight() {
 }
 
 // Workflows in flight before the change that had already met the limit
-// replay down the old path, and keep waiting in one run.
+// replay down the old path and keep waiting, as their histories show...
 func (s *WorkflowSuite) TestBeforeContinueAsNewAReviewStaysInOneRun() {
 	s.env.OnGetVersion(continueAsNewReview, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	for n := 1; n <= 3; n++ {
+		s.env.OnGetVersion(lateContinueCheck(n), workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	}
 	s.gateway = append(s.gateway, rejected("no"))
 	s.outgrowAt(time.Hour)
-	s.decide(9*time.Hour, remediation.Decision{DecisionID: "d1", Decision: "reject", Approver: "alice"})
+	s.decide(13*time.Hour, remediation.Decision{DecisionID: "d1", Decision: "reject", Approver: "alice"})
 	s.start(refund())
 
 	s.Equal(remediation.StateRejected, s.outcome().State)
-	s.Len(s.calls.reminders, 2)
+	s.Len(s.calls.reminders, 3)
+}
+
+// ...and the first check made after the deploy continues, so such a review
+// does not run on toward Temporal's 51,200-event termination.
+func (s *WorkflowSuite) TestAReviewPastTheLimitBeforeContinueAsNewContinuesAfterTheDeploy() {
+	s.env.OnGetVersion(continueAsNewReview, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	s.env.OnGetVersion(lateContinueCheck(1), workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	s.gateway = append(s.gateway, rejected("no"))
+	s.outgrowAt(time.Hour)
+	s.decide(30*time.Hour, remediation.Decision{DecisionID: "d1", Decision: "reject", Approver: "alice"})
+	s.start(refund())
+
+	_, c := s.continuedAsNew()
+	s.Equal(remediation.StateAwaitingReview, c.Status.State)
+	s.Len(s.calls.reminders, 2, "replayed at the first reminder, live at the second")
 }
 
 // The status query answers in the new run exactly what it answered when

@@ -48,6 +48,9 @@ type run struct {
 	// leftBehind counts the records earlier runs kept in their own
 	// histories rather than hand on (carriedStatus).
 	leftBehind int
+	// lateChecks counts the continue-as-new checks of a run that had met
+	// the history limit before continue-as-new shipped (reviewOutgrown).
+	lateChecks int
 }
 
 // nonBlockingReminder is the GetVersion change that took RemindFinance off
