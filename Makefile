@@ -33,7 +33,7 @@ demo: ## with `make dev` running: play the refund story with curl
 
 bench: tools ## the pipeline against bare Temporal on one fresh dev server (.bench/), then the Go benchmarks of the hot paths
 	go run ./bench
-	go test -run='^$$' -bench=. -benchmem ./internal/money ./internal/pci ./starter
+	go test -run='^$$' -bench=. -benchmem ./internal/money ./internal/pci ./internal/request ./starter
 
 prod-local: tools ## the production shape without Docker: PostgreSQL, the real Temporal server, 2 workers, 2 starters (.prod/)
 	@deploy/prod-local.sh

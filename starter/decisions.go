@@ -3,65 +3,13 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/refundflow/refundflow/internal/money"
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/request"
 )
-
-// maxNoteChars bounds a decision's note; it is kept in workflow history.
-const maxNoteChars = 2000
-
-// decisionRequest is the body of POST /v1/remediations/{id}/decision.
-type decisionRequest struct {
-	DecisionID   string
-	Decision     string
-	Note         string
-	RefundAmount money.Text
-}
-
-func decodeDecision(body []byte) (decisionRequest, *requestError) {
-	var req decisionRequest
-	members, perr := decodeObject(body)
-	if perr != nil {
-		return req, perr
-	}
-	errs := &requestError{}
-	stringField(members, "decisionId", &req.DecisionID, errs)
-	stringField(members, "decision", &req.Decision, errs)
-	if raw, ok := members["note"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &req.Note); err != nil {
-			errs.add("note", "note must be a string")
-		} else if utf8.RuneCountInString(req.Note) > maxNoteChars {
-			errs.add("note", fmt.Sprintf("note is longer than %d characters", maxNoteChars))
-		}
-	}
-	if raw, ok := members["refundAmount"]; ok {
-		if err := json.Unmarshal(raw, &req.RefundAmount); err != nil {
-			errs.add("refundAmount", "refundAmount must be a string or a number")
-		}
-	}
-	req.Decision = strings.ToLower(strings.TrimSpace(req.Decision))
-	if !hasField(errs, "decision") && !remediation.ValidDecision(req.Decision) {
-		errs.add("decision", "decision must be approve, reject or resolved")
-	}
-	// A decisionId makes a retried request harmless: the workflow ignores
-	// one it has seen. The transaction ID rule keeps it log- and URL-safe.
-	if req.DecisionID != "" && !hasField(errs, "decisionId") && !remediation.ValidTransactionID(req.DecisionID) {
-		errs.add("decisionId", "decisionId must be 1-128 characters of A-Z a-z 0-9 . _ : -")
-	}
-	if req.RefundAmount != "" && req.Decision != remediation.DecisionApprove && !hasField(errs, "refundAmount") {
-		errs.add("refundAmount", "refundAmount goes only with approve")
-	}
-	if !errs.empty() {
-		return req, errs
-	}
-	return req, nil
-}
 
 type sentResponse struct {
 	Status     string `json:"status"`
@@ -84,9 +32,9 @@ func (s *server) handleDecision(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, bad := decodeDecision(body)
+	req, bad := request.DecodeDecision(body)
 	if bad != nil {
-		writeBadRequest(w, bad.Error(), bad.fields)
+		writeBadRequest(w, bad.Error(), bad.Fields)
 		return
 	}
 

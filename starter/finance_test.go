@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/request"
 )
 
 // TestFinanceAPI drives the status and decision endpoints against a real
@@ -154,7 +155,7 @@ func TestFinanceAPI(t *testing.T) {
 			{map[string]any{"decision": "approve", "refundAmount": true}, "refundAmount"},
 			{map[string]any{"decision": "approve", "refundAmount": "5.001"}, "refundAmount"},
 			{map[string]any{"decision": "approve", "refundAmount": "0"}, "refundAmount"},
-			{map[string]any{"decision": "approve", "note": strings.Repeat("n", maxNoteChars+1)}, "note"},
+			{map[string]any{"decision": "approve", "note": strings.Repeat("n", request.MaxNoteChars+1)}, "note"},
 		}
 		for _, c := range cases {
 			resp := api.decide(txn, aliceToken, c.body)

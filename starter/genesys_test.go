@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/request"
 )
 
 // dataAction is the part of genesys/data-action.json this test reads.
@@ -86,7 +87,7 @@ func TestGenesysDataActionMatchesTheWebhook(t *testing.T) {
 		inputs = append(inputs, name)
 	}
 	slices.Sort(inputs)
-	want := slices.Clone(knownFields)
+	want := request.DispositionFields()
 	slices.Sort(want)
 	if !slices.Equal(inputs, want) {
 		t.Errorf("inputs %v, want the contract's fields %v", inputs, want)
@@ -97,7 +98,7 @@ func TestGenesysDataActionMatchesTheWebhook(t *testing.T) {
 
 	// Every field set, with characters that need escaping.
 	full := map[string]string{}
-	for _, f := range knownFields {
+	for _, f := range request.DispositionFields() {
 		full[f] = "v"
 	}
 	full["transactionId"], full["dispositionCode"], full["refundAmount"] = "pi_3N.x:1-2", "Refund_Processed", "49.99"
@@ -109,7 +110,7 @@ func TestGenesysDataActionMatchesTheWebhook(t *testing.T) {
 		if strings.Contains(body, "$") {
 			t.Errorf("%s: unrendered reference in %s", name, body)
 		}
-		got, bad := decodeDisposition([]byte(body))
+		got, bad := request.DecodeDisposition([]byte(body))
 		if bad != nil {
 			t.Fatalf("%s: the starter refuses the Data Action's body %s: %v", name, body, bad)
 		}

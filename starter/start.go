@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -105,6 +106,15 @@ func staticDetails(d remediation.Disposition) string {
 func markdownCode(s string) string {
 	s = strings.NewReplacer("`", "'", "\n", " ", "\r", " ").Replace(s)
 	return truncate(s, 128)
+}
+
+// truncate cuts s to at most n runes, marking the cut.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
 }
 
 // existingState is the state shown for a duplicate: the status query's for

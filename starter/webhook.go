@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+
+	"github.com/refundflow/refundflow/internal/request"
 )
 
 type startedResponse struct {
@@ -36,9 +38,9 @@ func (s *server) handleDisposition(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, bad := decodeDisposition(body)
+	req, bad := request.DecodeDisposition(body)
 	if bad != nil {
-		writeBadRequest(w, bad.Error(), bad.fields)
+		writeBadRequest(w, bad.Error(), bad.Fields)
 		return
 	}
 	noteTransactionID(r.Context(), req.TransactionID)
@@ -51,7 +53,7 @@ func (s *server) handleDisposition(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	d := disposition(req, action, s.currency, s.now())
+	d := req.WorkflowInput(action, s.currency, s.now())
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.startTimeout)
 	defer cancel()

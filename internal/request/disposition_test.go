@@ -1,4 +1,4 @@
-package main
+package request
 
 import (
 	"encoding/json"
@@ -14,7 +14,7 @@ import (
 
 func TestDecodeDisposition(t *testing.T) {
 	t.Parallel()
-	req, bad := decodeDisposition([]byte(`{
+	req, bad := DecodeDisposition([]byte(`{
 		"transactionId": "pi_3Abc.def:9-x_y",
 		"dispositionCode": " Refund_Processed ",
 		"customerTokenId": "tok_visa_1234",
@@ -28,7 +28,7 @@ func TestDecodeDisposition(t *testing.T) {
 	if bad != nil {
 		t.Fatal(bad)
 	}
-	want := dispositionRequest{
+	want := Disposition{
 		TransactionID: "pi_3Abc.def:9-x_y", DispositionCode: "Refund_Processed", CustomerTokenID: "tok_visa_1234",
 		RefundAmount: "49.990", Currency: " eur ", ConversationID: "c", ParticipantID: "p", CommunicationID: "m",
 		AgentID: "a", QueueID: "q", Timestamp: "2024-05-27T10:55:00.123+02:00",
@@ -36,9 +36,64 @@ func TestDecodeDisposition(t *testing.T) {
 	if req != want {
 		t.Fatalf("got  %+v\nwant %+v", req, want)
 	}
-	d := disposition(req, remediation.ActionRefund, "USD", time.Now())
+	d := req.WorkflowInput(remediation.ActionRefund, "USD", time.Now())
 	if d.Currency != "EUR" || d.AmountMinor != 4999 || d.AmountError != "" || d.AmountText != "49.990" || d.Timestamp != want.Timestamp {
 		t.Fatalf("disposition %+v", d)
+	}
+}
+
+// TestDecodeDispositionRefuses pins the 400 answers word for word: they are
+// what a Genesys admin reads in the Data Action's test panel.
+func TestDecodeDispositionRefuses(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", maxFieldChars+1)
+	cases := []struct {
+		body, problems string
+		fields         []string
+	}{
+		{`{"transactionId":`, "malformed JSON at byte 17", nil},
+		{`{"transactionId" "t"}`, "malformed JSON at byte 18", nil},
+		{`[]`, "body must be a JSON object", nil},
+		{`null`, "body must be a JSON object", nil},
+		{`{}`, "transactionId is required; dispositionCode is required", []string{"transactionId", "dispositionCode"}},
+		{`{"transactionId":5,"dispositionCode":" "}`, "transactionId must be a string; dispositionCode is required",
+			[]string{"transactionId", "dispositionCode"}},
+		{`{"transactionId":"a b","dispositionCode":"x","refundAmount":{}}`,
+			"refundAmount must be a string or a number; transactionId must be 1-128 characters of A-Z a-z 0-9 . _ : -",
+			[]string{"refundAmount", "transactionId"}},
+		{`{"transactionId":"t","dispositionCode":"x","timestamp":"2024-05-27 10:55"}`,
+			"timestamp must be RFC 3339, e.g. 2024-05-27T10:55:00Z", []string{"timestamp"}},
+		{`{"transactionId":"t","dispositionCode":"x","agentId":"` + long + `"}`,
+			"agentId is longer than 256 characters", []string{"agentId"}},
+	}
+	for _, c := range cases {
+		_, bad := DecodeDisposition([]byte(c.body))
+		if bad == nil {
+			t.Errorf("%s: accepted", c.body)
+			continue
+		}
+		if bad.Error() != c.problems || !slices.Equal(bad.Fields, c.fields) {
+			t.Errorf("%s:\ngot  %q %q\nwant %q %q", c.body, bad.Error(), bad.Fields, c.problems, c.fields)
+		}
+	}
+}
+
+// TestDispositionFieldsAreDecoded ties DispositionFields to the decoder: each
+// listed member is read (a wrong type is refused, naming it), and a member
+// outside the list is not.
+func TestDispositionFieldsAreDecoded(t *testing.T) {
+	t.Parallel()
+	for _, f := range DispositionFields() {
+		body := map[string]any{"transactionId": "t", "dispositionCode": "x"}
+		body[f] = map[string]any{}
+		raw, _ := json.Marshal(body)
+		_, bad := DecodeDisposition(raw)
+		if bad == nil || !slices.Equal(bad.Fields, []string{f}) {
+			t.Errorf("%s: %v", raw, bad)
+		}
+	}
+	if _, bad := DecodeDisposition([]byte(`{"transactionId":"t","dispositionCode":"x","notInTheContract":{}}`)); bad != nil {
+		t.Errorf("unknown member refused: %v", bad)
 	}
 }
 
@@ -61,8 +116,8 @@ func TestDispositionAmountAndDefaults(t *testing.T) {
 		{"10", "ABC", 0, money.ReasonUnknownCurrency},
 	}
 	for _, c := range cases {
-		d := disposition(dispositionRequest{TransactionID: "t", DispositionCode: "x", RefundAmount: money.Text(c.amount), Currency: c.currency},
-			remediation.ActionRefund, "USD", now)
+		d := Disposition{TransactionID: "t", DispositionCode: "x", RefundAmount: money.Text(c.amount), Currency: c.currency}.
+			WorkflowInput(remediation.ActionRefund, "USD", now)
 		if d.Timestamp != "2024-05-27T08:55:00Z" {
 			t.Errorf("timestamp %q", d.Timestamp)
 		}
@@ -76,35 +131,11 @@ func TestDispositionAmountAndDefaults(t *testing.T) {
 			t.Errorf("%q %s: want reason %s, got %+v", c.amount, c.currency, c.reason, d)
 		}
 	}
-	long := disposition(dispositionRequest{RefundAmount: money.Text(strings.Repeat("9", 500))}, remediation.ActionRefund, "USD", now)
+	long := Disposition{RefundAmount: money.Text(strings.Repeat("9", 500))}.WorkflowInput(remediation.ActionRefund, "USD", now)
 	if n := len([]rune(long.AmountText)); n != maxAmountTextChars {
 		t.Errorf("AmountText kept %d runes", n)
 	}
 }
-
-func TestStaticMetadataFitsAndHidesCustomer(t *testing.T) {
-	t.Parallel()
-	d := disposition(dispositionRequest{
-		TransactionID: strings.Repeat("t", 128), DispositionCode: strings.Repeat("C", 256),
-		CustomerTokenID: "tok_secret", CustomerID: "cus_secret", RefundAmount: money.Text(strings.Repeat("x`\n", 100)),
-		ConversationID: "conv`with\nbreaks",
-	}, remediation.ActionRefund, "USD", time.Now())
-	summary, details := staticSummary(d), staticDetails(d)
-	if len(summary) > maxSummaryBytes {
-		t.Errorf("summary is %d bytes", len(summary))
-	}
-	for _, s := range []string{summary, details} {
-		if strings.Contains(s, "secret") {
-			t.Errorf("customer identifiers in %q", s)
-		}
-	}
-	if strings.Count(details, "`")%2 != 0 || strings.Contains(details, "conv`") {
-		t.Errorf("caller text breaks the markdown: %q", details)
-	}
-}
-
-var knownFields = []string{"transactionId", "dispositionCode", "customerTokenId", "customerId", "refundAmount", "currency",
-	"conversationId", "participantId", "communicationId", "agentId", "queueId", "timestamp"}
 
 // FuzzDecodeDisposition feeds the decoder anything. It must never panic;
 // what it accepts must satisfy the contract's rules; what it refuses must
@@ -124,13 +155,13 @@ func FuzzDecodeDisposition(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, bad := decodeDisposition(body)
+		req, bad := DecodeDisposition(body)
 		if bad != nil {
-			if len(bad.problems) == 0 {
+			if len(bad.Problems) == 0 {
 				t.Fatalf("error without a problem for %q", body)
 			}
-			for _, field := range bad.fields {
-				if !slices.Contains(knownFields, field) {
+			for _, field := range bad.Fields {
+				if !slices.Contains(dispositionFields, field) {
 					t.Fatalf("error names unknown field %q", field)
 				}
 			}
@@ -150,7 +181,7 @@ func FuzzDecodeDisposition(f *testing.F) {
 		if !json.Valid(body) {
 			t.Fatalf("accepted invalid JSON %q", body)
 		}
-		d := disposition(req, remediation.ActionRefund, "USD", time.Now())
+		d := req.WorkflowInput(remediation.ActionRefund, "USD", time.Now())
 		if d.AmountError == "" && d.AmountMinor <= 0 {
 			t.Fatalf("amount %d accepted without an error", d.AmountMinor)
 		}
@@ -171,20 +202,21 @@ func FuzzDecodeDisposition(f *testing.F) {
 	})
 }
 
+// benchBody is a Genesys body with every field set, as the Data Action sends it.
 var benchBody = []byte(`{"transactionId":"txn-2024-000123","dispositionCode":"Refund_Processed","customerTokenId":"tok_visa_1234","customerId":"cus_987654","refundAmount":"49.99","currency":"USD","conversationId":"8a6e3c0e-3f4b-4b8e-9a52-6a1f2f7e9d11","participantId":"0d4b7c2a-9e1f-4d55-8a33-2c6f0b1e7a90","communicationId":"f1e2d3c4-b5a6-4789-8abc-def012345678","agentId":"5b8c9d0e-1f2a-4b3c-8d4e-5f6a7b8c9d0e","queueId":"c0ffee00-1234-4567-89ab-cdef01234567","timestamp":"2024-05-27T10:55:00Z"}`)
 
 func BenchmarkDecodeDisposition(b *testing.B) {
 	b.SetBytes(int64(len(benchBody)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, bad := decodeDisposition(benchBody); bad != nil {
+		if _, bad := DecodeDisposition(benchBody); bad != nil {
 			b.Fatal(bad)
 		}
 	}
 }
 
 // BenchmarkScreenAndDecode is the webhook's CPU cost per request before
-// Temporal: the cardholder-data screen, the decoder, the disposition.
+// Temporal: the cardholder-data screen, the decoder, the workflow input.
 func BenchmarkScreenAndDecode(b *testing.B) {
 	b.SetBytes(int64(len(benchBody)))
 	b.ReportAllocs()
@@ -193,10 +225,10 @@ func BenchmarkScreenAndDecode(b *testing.B) {
 		if pci.ContainsCardholderData(benchBody) {
 			b.Fatal("flagged")
 		}
-		req, bad := decodeDisposition(benchBody)
+		req, bad := DecodeDisposition(benchBody)
 		if bad != nil {
 			b.Fatal(bad)
 		}
-		_ = disposition(req, remediation.ActionRefund, "USD", now)
+		_ = req.WorkflowInput(remediation.ActionRefund, "USD", now)
 	}
 }
