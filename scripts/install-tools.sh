@@ -28,14 +28,20 @@ built_version() {
 
 # Debian's Chromium drives the browser test of the Temporal UI. A test tool's
 # own browser download cannot work here, so it comes from the distribution.
-if ! command -v chromium >/dev/null; then
+# The script lint (make test's last step) runs Debian's shellcheck.
+debs=()
+command -v chromium >/dev/null || debs+=(chromium)
+command -v shellcheck >/dev/null || debs+=(shellcheck)
+if ((${#debs[@]} > 0)); then
 	if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-		echo "install-tools: installing Debian's chromium for the UI browser test" >&2
+		echo "install-tools: installing Debian's ${debs[*]} (the UI browser test, the script lint)" >&2
 		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-	else
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${debs[@]}" >/dev/null
+	elif [[ " ${debs[*]} " == *" chromium "* ]]; then
 		echo "install-tools: chromium is missing; install it (sudo apt-get install chromium): the UI browser test needs it" >&2
 		exit 1
+	else
+		echo "install-tools: shellcheck is missing (sudo apt-get install shellcheck): make test skips the script lint" >&2
 	fi
 fi
 
