@@ -184,9 +184,9 @@ func (r *run) reviewOutgrown(ctx workflow.Context) bool {
 // continueAsNew ends this run and starts the next with the same workflow ID
 // (so the transaction's dedupe holds), the same disposition, and the review
 // so far. The SDK carries the search attributes over, TemporalChangeVersion
-// included: a continued run lists the changes its first run asked about, so
-// a search for runs still on an old path must look at first runs
-// (`TemporalChangeVersion` with the run's own start, not a continued one).
+// included: a continued run lists the changes the runs before it asked
+// about, not only its own. A search by TemporalChangeVersion for workflows
+// still on an old path is unaffected (a continued run is on the new one).
 func (r *run) continueAsNew(ctx workflow.Context) error {
 	status, left := carriedStatus(r.status)
 	c := ContinuedReview{
