@@ -99,18 +99,34 @@ type GenesysConfig struct {
 
 // LoginBase is the login base URL: as configured, or derived from the API
 // URL the way Genesys names its regions (api.mypurecloud.com ->
-// login.mypurecloud.com).
+// login.mypurecloud.com). A host without "api." (a proxy, a stand-in for
+// Genesys on localhost) has nothing to turn into "login.", so the login
+// base is the API URL itself; LoginFromAPIURL says when that is so, and the
+// client logs it.
 func (c GenesysConfig) LoginBase() (string, error) {
 	if c.LoginURL != "" {
 		return strings.TrimRight(c.LoginURL, "/"), nil
 	}
 	u, err := url.Parse(c.APIURL)
-	if err != nil || !strings.HasPrefix(u.Host, "api.") {
-		return "", fmt.Errorf("%sGENESYS_LOGIN_URL is required: it cannot be derived from %sGENESYS_API_URL, whose host does not start with \"api.\"", envPrefix, envPrefix)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("%sGENESYS_LOGIN_URL cannot be derived from %sGENESYS_API_URL %q: set either to an absolute URL", envPrefix, envPrefix, c.APIURL)
+	}
+	if c.LoginFromAPIURL() {
+		return strings.TrimRight(c.APIURL, "/"), nil
 	}
 	u.Host = "login." + strings.TrimPrefix(u.Host, "api.")
 	u.Path, u.RawQuery, u.Fragment = "", "", ""
 	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// LoginFromAPIURL reports whether tokens are fetched from the API URL
+// itself: no login URL is set and the API host has no "api." to derive one.
+func (c GenesysConfig) LoginFromAPIURL() bool {
+	if c.LoginURL != "" {
+		return false
+	}
+	u, err := url.Parse(c.APIURL)
+	return err == nil && u.Host != "" && !strings.HasPrefix(u.Host, "api.")
 }
 
 // Validate names every missing or malformed REFUNDFLOW_* variable. An

@@ -119,10 +119,15 @@ func TestGenesysConfigNeedsSomewhereToEscalate(t *testing.T) {
 		!strings.Contains(err.Error(), "REFUNDFLOW_GENESYS_API_URL") || !strings.Contains(err.Error(), "REFUNDFLOW_GENESYS_CLIENT_SECRET") {
 		t.Errorf("missing API URL and credentials: %v", err)
 	}
+	// A stand-in on localhost: the API URL is the login base too.
 	local := withWorktype
 	local.APIURL = "http://127.0.0.1:8080"
-	if err := local.Validate(); err == nil || !strings.Contains(err.Error(), "REFUNDFLOW_GENESYS_LOGIN_URL") {
-		t.Errorf("underivable login URL: %v", err)
+	if err := local.Validate(); err != nil {
+		t.Errorf("API URL without api. and no login URL: %v", err)
+	}
+	local.APIURL = "127.0.0.1:8080"
+	if err := local.Validate(); err == nil || !strings.Contains(err.Error(), "REFUNDFLOW_GENESYS_API_URL") {
+		t.Errorf("relative API URL: %v", err)
 	}
 }
 

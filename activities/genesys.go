@@ -32,6 +32,10 @@ func NewGenesysClient(cfg GenesysConfig, client *http.Client, logger *slog.Logge
 	}
 	r := genesysRemote()
 	logger = orDiscard(logger)
+	if cfg.LoginFromAPIURL() {
+		logger.Warn("REFUNDFLOW_GENESYS_LOGIN_URL is not set and the API host has no \"api.\" to turn into \"login.\": tokens are fetched from the API URL",
+			"tokenURL", login+"/oauth/token")
+	}
 	return &GenesysClient{
 		api: &apiClient{
 			http:    client,

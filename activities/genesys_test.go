@@ -77,8 +77,36 @@ func TestGenesysLoginURLIsDerivedFromTheAPIURL(t *testing.T) {
 			t.Errorf("LoginBase(%s) = %q, %v; want %s", api, got, err, want)
 		}
 	}
-	if _, err := (GenesysConfig{APIURL: "http://127.0.0.1:9"}).LoginBase(); err == nil || !strings.Contains(err.Error(), "REFUNDFLOW_GENESYS_LOGIN_URL") {
-		t.Errorf("an API URL without api. must ask for the login URL, got %v", err)
+	// Nothing to turn into login.: the API URL is the login base too (a
+	// stand-in for Genesys serving both), and the client says so.
+	for _, api := range []string{"http://127.0.0.1:9", "http://localhost:9/"} {
+		cfg := GenesysConfig{APIURL: api}
+		if got, err := cfg.LoginBase(); err != nil || got != strings.TrimRight(api, "/") || !cfg.LoginFromAPIURL() {
+			t.Errorf("LoginBase(%s) = %q, %v (from the API URL: %v); want the API URL itself", api, got, err, cfg.LoginFromAPIURL())
+		}
+	}
+	if (GenesysConfig{APIURL: "http://127.0.0.1:9", LoginURL: "http://127.0.0.1:8"}).LoginFromAPIURL() {
+		t.Error("a configured login URL is not the API URL")
+	}
+	if _, err := (GenesysConfig{APIURL: "not a url"}).LoginBase(); err == nil || !strings.Contains(err.Error(), "REFUNDFLOW_GENESYS_LOGIN_URL") {
+		t.Errorf("a relative API URL must ask for an absolute one, got %v", err)
+	}
+}
+
+// A stand-in for Genesys on localhost, configured with the API URL only,
+// serves the token and the calls: the worker must not refuse to start.
+func TestGenesysWithoutLoginURLLogsInAtTheAPIURL(t *testing.T) {
+	t.Parallel()
+	g := newFakeGenesys(t)
+	cfg := g.config()
+	cfg.LoginURL = ""
+	c, logs := g.client(cfg)
+	if !strings.Contains(logs.String(), "tokens are fetched from the API URL") {
+		t.Errorf("no warning that the login URL was not derived; logs:\n%s", logs.String())
+	}
+	w := FailedWrapup{ConversationID: "conv-1", ParticipantID: "part-1", CommunicationID: "comm-1", TransactionID: "T1", Notes: "n"}
+	if err := c.SetWrapup(t.Context(), w); err != nil {
+		t.Fatalf("wrap-up through the API URL's token: %v", err)
 	}
 }
 
