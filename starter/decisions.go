@@ -46,6 +46,15 @@ func (s *server) handleDecision(w http.ResponseWriter, r *http.Request) {
 		s.statusFailed(w, r, res, err)
 		return
 	}
+	if sentBefore(res.status, req, approverName) {
+		// The same request again (its answer lost on the way back, say):
+		// the workflow already holds it, so it gets the answer it got the
+		// first time, even after it ended the review. Nothing is sent.
+		s.logger.InfoContext(r.Context(), "decision already received; not sent again", "transactionId", txn,
+			"decisionId", req.DecisionID, "approver", approverName)
+		writeJSON(w, http.StatusAccepted, sentResponse{Status: "sent", DecisionID: req.DecisionID})
+		return
+	}
 	if res.closed || res.status.State != remediation.StateAwaitingReview {
 		writeJSON(w, http.StatusConflict, errorBody{Error: "the remediation is not awaiting review", State: string(res.status.State)})
 		return
@@ -82,6 +91,22 @@ func (s *server) handleDecision(w http.ResponseWriter, r *http.Request) {
 	s.logger.InfoContext(r.Context(), "decision sent", "transactionId", txn, "decisionId", decision.DecisionID,
 		"decision", decision.Decision, "approver", approverName)
 	writeJSON(w, http.StatusAccepted, sentResponse{Status: "sent", DecisionID: decision.DecisionID})
+}
+
+// sentBefore reports whether the workflow already recorded this request:
+// the caller's decisionId with the same approver, decision and amount.
+// A decisionId reused for something else is not a retry; it goes the usual
+// way (409 once the review is over; the workflow records a duplicate).
+func sentBefore(st remediation.Status, req request.Decision, approver string) bool {
+	if req.DecisionID == "" {
+		return false
+	}
+	for _, rec := range st.Decisions {
+		if rec.DecisionID == req.DecisionID {
+			return rec.Approver == approver && rec.Decision.Decision == req.Decision && rec.RefundAmount == req.RefundAmount
+		}
+	}
+	return false
 }
 
 // newDecisionID is a random (version 4) UUID, so a decision without an ID

@@ -74,6 +74,27 @@ func TestFinanceAPI(t *testing.T) {
 		if st.Decisions[0].Approver != "bob" || st.Decisions[0].Decision.Decision != remediation.DecisionReject {
 			t.Errorf("recorded %+v", st.Decisions)
 		}
+		// The same request again, after it ended the review: the first
+		// answer, and nothing new sent.
+		again := api.decide(txn, bobToken, map[string]any{"decisionId": "ops-ticket-77", "decision": "reject", "note": "duplicate claim"})
+		if again.code != http.StatusAccepted || again.str("status") != "sent" || again.str("decisionId") != "ops-ticket-77" {
+			t.Errorf("retried decision: %d %s", again.code, again.raw)
+		}
+		// The same decisionId for something else is no retry.
+		for name, retry := range map[string]struct {
+			token string
+			body  map[string]any
+		}{
+			"another approver": {aliceToken, map[string]any{"decisionId": "ops-ticket-77", "decision": "reject"}},
+			"another decision": {bobToken, map[string]any{"decisionId": "ops-ticket-77", "decision": "resolved"}},
+		} {
+			if resp := api.decide(txn, retry.token, retry.body); resp.code != http.StatusConflict {
+				t.Errorf("%s with a used decisionId: %d %s", name, resp.code, resp.raw)
+			}
+		}
+		if st := api.status(txn, aliceToken); len(st.body["decisions"].([]any)) != 1 {
+			t.Errorf("decisions after the retries: %s", st.raw)
+		}
 	})
 
 	t.Run("status", func(t *testing.T) {
