@@ -117,6 +117,23 @@ func TestFinanceAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("status while the gateway call is retried", func(t *testing.T) {
+		t.Parallel()
+		txn := txnID("retry")
+		if resp := api.postDisposition(dispositionBody(txn, "Refund_Processed", "3.00")); resp.code != http.StatusAccepted {
+			t.Fatalf("start: %d %s", resp.code, resp.raw)
+		}
+		st := api.waitStatus(txn, func(s remediation.Status) bool { return s.LastError != "" })
+		if st.State != remediation.StateSubmitting || !strings.Contains(st.LastError, "SubmitRefund is being retried after ") ||
+			!strings.Contains(st.LastError, "gateway answered 503 Service Unavailable") {
+			t.Errorf("status while retrying: %+v", st)
+		}
+		st = api.waitStatus(txn, func(s remediation.Status) bool { return s.State == remediation.StateCompleted })
+		if st.LastError != "" || st.Attempts != 1 {
+			t.Errorf("completed after the outage: lastError %q, attempts %d", st.LastError, st.Attempts)
+		}
+	})
+
 	t.Run("404 unknown transaction", func(t *testing.T) {
 		t.Parallel()
 		resp := api.decide(txnID("nobody"), aliceToken, map[string]any{"decision": "approve"})

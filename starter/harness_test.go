@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/refundflow/refundflow/activities"
@@ -124,8 +126,12 @@ type fakeActivities struct {
 	submissions, updates, wrapups, escalations, reminders atomic.Int64
 }
 
-func (f *fakeActivities) Submit(_ context.Context, s activities.Submission) (activities.SubmissionResult, error) {
+func (f *fakeActivities) Submit(ctx context.Context, s activities.Submission) (activities.SubmissionResult, error) {
 	f.submissions.Add(1)
+	// A transaction named retry-... meets a gateway outage for two attempts.
+	if strings.HasPrefix(s.TransactionID, "retry-") && activity.GetInfo(ctx).Attempt < 3 {
+		return activities.SubmissionResult{}, temporal.NewApplicationError("gateway answered 503 Service Unavailable", activities.ErrGatewayUnavailable)
+	}
 	return activities.SubmissionResult{GatewayReference: "gw-" + s.TransactionID, HTTPStatus: http.StatusCreated}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/refundflow/refundflow/internal/codec"
 	"github.com/refundflow/refundflow/internal/pci"
 	"github.com/refundflow/refundflow/internal/remediation"
 )
@@ -106,6 +107,9 @@ func (s *server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if res.status.Decisions == nil {
 		res.status.Decisions = []remediation.DecisionRecord{}
 	}
+	if !res.closed && res.status.State == remediation.StateSubmitting {
+		s.noteRetry(r.Context(), remediation.WorkflowID(txn), &res.status)
+	}
 	w.Header().Set("X-Refundflow-Status-Source", res.source)
 	writeJSON(w, http.StatusOK, res.status)
 }
@@ -126,5 +130,32 @@ func (s *server) statusFailed(w http.ResponseWriter, r *http.Request, res status
 		})
 	default:
 		s.temporalFailed(w, r, "status lookup", err)
+	}
+}
+
+// noteRetry puts a submission's retries into lastError while they go on.
+// The workflow hears of a failure only when the retries are over (minutes,
+// with the default retry window), so its own status says nothing in the
+// meantime; finance ops asking why a refund is not done yet get the attempt
+// and the gateway's last answer from the pending activity instead, without
+// opening the Temporal UI. The message is decoded with the codec keys, as
+// the workflow's own failures are. Best effort: the status is answered
+// without it if Temporal does not describe the workflow in time.
+func (s *server) noteRetry(ctx context.Context, workflowID string, st *remediation.Status) {
+	ctx, cancel := context.WithTimeout(ctx, s.queryTimeout)
+	defer cancel()
+	resp, err := s.temporal.DescribeWorkflowExecution(ctx, workflowID, "")
+	if err != nil {
+		s.logger.DebugContext(ctx, "no pending-activity details for the status", "error", err)
+		return
+	}
+	for _, pending := range resp.GetPendingActivities() {
+		if pending.GetLastFailure() == nil {
+			continue
+		}
+		cause := codec.FailureConverter(s.codecKeys).FailureToError(pending.GetLastFailure())
+		st.LastError = fmt.Sprintf("%s is being retried after %d failed tries; the last: %s",
+			pending.GetActivityType().GetName(), pending.GetAttempt()-1, cause)
+		return
 	}
 }
