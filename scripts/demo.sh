@@ -43,10 +43,16 @@ links=()
 status=""
 body=""
 
-step() { printf '\n\033[1m%s\033[0m\n' "$*"; }
-ok() { printf '  \033[32mok\033[0m   %s\n' "$*"; }
+# Colour only on a terminal, and never with NO_COLOR set non-empty (https://no-color.org).
+bold="" green="" red="" reset=""
+if [[ -t 1 && -z "${NO_COLOR:-}" ]]; then
+	bold=$'\033[1m' green=$'\033[32m' red=$'\033[31m' reset=$'\033[0m'
+fi
+
+step() { printf '\n%s%s%s\n' "$bold" "$*" "$reset"; }
+ok() { printf '  %sok%s   %s\n' "$green" "$reset" "$*"; }
 bad() {
-	printf '  \033[31mFAIL\033[0m %s\n' "$*"
+	printf '  %sFAIL%s %s\n' "$red" "$reset" "$*"
 	failures=$((failures + 1))
 }
 
