@@ -34,6 +34,14 @@ type Escalator interface {
 	Remind(ctx context.Context, r Reminder) error
 }
 
+// WorkitemCloser closes a review's workitem once the review has ended. The
+// Genesys client is one; it is asked of the Escalator rather than added to
+// it, so an Escalator that cannot close workitems (a test stand-in) still
+// is one.
+type WorkitemCloser interface {
+	CloseWorkitem(ctx context.Context, c WorkitemClosure) error
+}
+
 // Activities are registered with the worker; main builds them with their
 // clients, so nothing here is global and tests run side by side.
 type Activities struct {
@@ -186,4 +194,16 @@ func (a *Activities) EscalateToFinance(ctx context.Context, e Escalation) (Escal
 func (a *Activities) RemindFinance(ctx context.Context, r Reminder) error {
 	defer heartbeatWhileRunning(ctx)()
 	return a.Finance.Remind(ctx, r)
+}
+
+// CloseWorkitem sets the review's workitem to a closed status and records
+// the outcome on it, so finance queues hold only reviews still waiting.
+func (a *Activities) CloseWorkitem(ctx context.Context, c WorkitemClosure) error {
+	defer heartbeatWhileRunning(ctx)()
+	closer, ok := a.Finance.(WorkitemCloser)
+	if !ok {
+		orDiscard(a.Logger).Warn("the escalator cannot close workitems; workitem left open", "workitemId", c.WorkitemID, "transactionId", c.TransactionID)
+		return nil
+	}
+	return closer.CloseWorkitem(ctx, c)
 }

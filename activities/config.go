@@ -92,6 +92,7 @@ type GenesysConfig struct {
 	FailedWrapupCodeID string        `envconfig:"GENESYS_FAILED_WRAPUP_CODE_ID" desc:"wrap-up code id set when a refund fails (optional; none: no wrap-up is set)"`
 	WorktypeID         string        `envconfig:"GENESYS_WORKTYPE_ID" desc:"Task Management worktype for review workitems (this or FINANCE_OPS_EMAIL)"`
 	QueueID            string        `envconfig:"GENESYS_QUEUE_ID" desc:"queue review workitems are routed to (optional)"`
+	ClosedStatusID     string        `envconfig:"GENESYS_CLOSED_STATUS_ID" desc:"status a review workitem is set to when the review ends (optional; default: the worktype's status in category Closed, looked up once)"`
 	FinanceOpsEmail    string        `envconfig:"FINANCE_OPS_EMAIL" desc:"finance ops address for agentless emails: escalations without a worktype, and reminders"`
 	EmailFrom          string        `envconfig:"GENESYS_EMAIL_FROM" desc:"sender address of those emails, on a Genesys outbound email domain"`
 	Timeout            time.Duration `envconfig:"GENESYS_TIMEOUT" default:"10s" desc:"timeout of one Genesys HTTP call"`

@@ -326,10 +326,12 @@ func reminderEmail(r Reminder, line string) string {
 }
 
 // withReminder replaces the previous reminder line of a description with
-// line, so a retried or a later reminder leaves exactly one.
+// line, so a retried or a later reminder leaves exactly one. The outcome
+// line a closed review ends with (closedPrefix) is replaced the same way,
+// so a retried close writes it once and it takes the reminder's place.
 func withReminder(description, line string) string {
 	kept := strings.Split(description, "\n")
-	for len(kept) > 0 && (strings.HasPrefix(kept[len(kept)-1], reminderPrefix) || kept[len(kept)-1] == "") {
+	for len(kept) > 0 && (strings.HasPrefix(kept[len(kept)-1], reminderPrefix) || strings.HasPrefix(kept[len(kept)-1], closedPrefix) || kept[len(kept)-1] == "") {
 		kept = kept[:len(kept)-1]
 	}
 	body := []rune(strings.Join(kept, "\n"))

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // GenesysClient writes outcomes onto Genesys Cloud interactions and puts
@@ -18,6 +19,12 @@ type GenesysClient struct {
 	base   string
 	cfg    GenesysConfig
 	logger *slog.Logger
+
+	// closedStatus caches, per worktype ID, the status a review workitem
+	// is closed with (see closedStatusID): statuses are configuration, so
+	// one lookup per worker serves every review.
+	closedMu     sync.Mutex
+	closedStatus map[string]string
 }
 
 // NewGenesysClient builds the Genesys client on client (see NewHTTPClient).
@@ -44,9 +51,10 @@ func NewGenesysClient(cfg GenesysConfig, client *http.Client, logger *slog.Logge
 			remote:  r,
 			logger:  logger,
 		},
-		base:   strings.TrimRight(cfg.APIURL, "/"),
-		cfg:    cfg,
-		logger: logger,
+		base:         strings.TrimRight(cfg.APIURL, "/"),
+		cfg:          cfg,
+		logger:       logger,
+		closedStatus: map[string]string{},
 	}, nil
 }
 

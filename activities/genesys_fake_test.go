@@ -28,6 +28,9 @@ type fakeGenesys struct {
 	failNextCreateAfterStoring bool
 	// answer, when set for "METHOD path-pattern", replaces the normal answer.
 	answer map[string]func(w http.ResponseWriter, r *http.Request) bool
+	// statuses are every worktype's statuses; a PATCH to a status not
+	// among them is refused, as Genesys refuses one.
+	statuses []workitemStatus
 }
 
 const (
@@ -38,7 +41,8 @@ const (
 
 func newFakeGenesys(t *testing.T) *fakeGenesys {
 	t.Helper()
-	g := &fakeGenesys{t: t, oauth: newOAuthServer(t, 86400), reqs: &requests{}, workitems: map[string]map[string]any{}, answer: map[string]func(http.ResponseWriter, *http.Request) bool{}}
+	g := &fakeGenesys{t: t, oauth: newOAuthServer(t, 86400), reqs: &requests{}, workitems: map[string]map[string]any{}, answer: map[string]func(http.ResponseWriter, *http.Request) bool{},
+		statuses: []workitemStatus{{ID: "st-open", Name: "Open", Category: "Open"}, {ID: "st-work", Name: "In Progress", Category: "InProgress"}, {ID: "st-closed", Name: "Closed", Category: "Closed"}}}
 	mux := http.NewServeMux()
 	mux.Handle("POST /oauth/token", g.oauth)
 	route := func(pattern string, h func(w http.ResponseWriter, r *http.Request, rec recorded)) {
@@ -87,10 +91,28 @@ func newFakeGenesys(t *testing.T) *fakeGenesys {
 			writeJSON(w, 404, map[string]any{"code": "not.found"})
 			return
 		}
+		if id, ok := patch["statusId"].(string); ok {
+			category := ""
+			for _, st := range g.statuses {
+				if st.ID == id {
+					category = st.Category
+				}
+			}
+			if category == "" {
+				writeJSON(w, 400, map[string]any{"code": "bad.request", "message": "status " + id + " not found"})
+				return
+			}
+			wi["statusCategory"] = category
+		}
 		for k, v := range patch {
 			wi[k] = v
 		}
 		writeJSON(w, 200, wi)
+	})
+	route("GET /api/v2/taskmanagement/worktypes/{wt}/statuses", func(w http.ResponseWriter, _ *http.Request, _ recorded) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"entities": g.statuses, "total": len(g.statuses)})
 	})
 	g.srv = httptest.NewServer(mux)
 	t.Cleanup(g.srv.Close)
@@ -158,6 +180,15 @@ func (g *fakeGenesys) setAnswer(pattern string, f func(w http.ResponseWriter, r 
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.answer[pattern] = f
+}
+
+// put stores a workitem as Genesys would hold it.
+func (g *fakeGenesys) put(id string, wi map[string]any) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	wi["id"] = id
+	g.workitems[id] = wi
+	g.order = append(g.order, id)
 }
 
 func (g *fakeGenesys) workitemCount() int {

@@ -79,3 +79,20 @@ type Reminder struct {
 	// WaitingSince is when the review started, RFC 3339.
 	WaitingSince string `json:"waitingSince"`
 }
+
+// WorkitemClosure closes the review workitem of a remediation that has
+// ended, and records the outcome on it. IDs, names and the gateway
+// reference only: no amount, customer or card data.
+type WorkitemClosure struct {
+	TransactionID string `json:"transactionId"`
+	WorkflowID    string `json:"workflowId"`
+	WorkitemID    string `json:"workitemId"`
+	// State is the final state: Completed, Rejected or ResolvedManually.
+	State remediation.State `json:"state"`
+	// DecidedBy and DecisionID name the finance decision that ended the
+	// review; DecidedAt is when it was received (RFC 3339).
+	DecidedBy        string `json:"decidedBy,omitempty"`
+	DecisionID       string `json:"decisionId,omitempty"`
+	DecidedAt        string `json:"decidedAt,omitempty"`
+	GatewayReference string `json:"gatewayReference,omitempty"`
+}

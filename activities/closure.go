@@ -1,0 +1,164 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// closedCategory is the Genesys status category of a finished workitem
+// (the others are Open, InProgress and Waiting).
+const closedCategory = "Closed"
+
+// closedPrefix starts the outcome line a closed review's description ends
+// with.
+const closedPrefix = "Review closed: "
+
+// workitemState is the part of a workitem closing reads: its description,
+// its worktype and where it stands.
+type workitemState struct {
+	Description    string `json:"description"`
+	StatusCategory string `json:"statusCategory"`
+	Type           struct {
+		ID string `json:"id"`
+	} `json:"type"`
+}
+
+type workitemStatus struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Category string `json:"category"`
+}
+
+// CloseWorkitem sets the review's workitem to the worktype's closed status
+// and ends its description with the outcome. A retry repeats the same
+// PATCH: the outcome line replaces itself, and a workitem already in a
+// Closed status (closed by an earlier attempt, or by hand in Genesys) only
+// gets the line.
+func (g *GenesysClient) CloseWorkitem(ctx context.Context, c WorkitemClosure) error {
+	op := fmt.Sprintf("close workitem %s of %s", c.WorkitemID, c.TransactionID)
+	if c.WorkitemID == "" {
+		return invalidRequest(op + ": no workitemId")
+	}
+	path := "/api/v2/taskmanagement/workitems/" + url.PathEscape(c.WorkitemID)
+	resp, err := g.call(ctx, op, http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	var current workitemState
+	if err := json.Unmarshal(resp.body, &current); err != nil {
+		// Closing on a guess could overwrite the review's description.
+		return g.api.fail(op, failure{errType: ErrGenesysUnavailable, msg: "Genesys answered the workitem read with something that is not a workitem" + quoteExcerpt(resp.body)}, "")
+	}
+	fields := map[string]any{"description": withReminder(current.Description, closedLine(c))}
+	if current.StatusCategory != closedCategory {
+		worktype := current.Type.ID
+		if worktype == "" {
+			worktype = g.cfg.WorktypeID
+		}
+		statusID, err := g.closedStatusID(ctx, op, worktype)
+		if err != nil {
+			return err
+		}
+		fields["statusId"] = statusID
+	}
+	if err := g.patchWorkitem(ctx, op, c.WorkitemID, fields); err != nil {
+		return err
+	}
+	g.logger.Info("review workitem closed", "op", op, "workitemId", c.WorkitemID, "state", c.State)
+	return nil
+}
+
+// closedStatusID is the status a review workitem is closed with: the
+// configured one (REFUNDFLOW_GENESYS_CLOSED_STATUS_ID), or the worktype's
+// status in category Closed, looked up once and cached. Of several Closed
+// statuses the one named "Closed" is taken; a worktype with none, or with
+// several and none of them so named, needs the variable: a guess would
+// close reviews in the wrong status.
+func (g *GenesysClient) closedStatusID(ctx context.Context, op, worktype string) (string, error) {
+	if g.cfg.ClosedStatusID != "" {
+		return g.cfg.ClosedStatusID, nil
+	}
+	if worktype == "" {
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"%s: the workitem has no worktype and none is configured: set %sGENESYS_CLOSED_STATUS_ID", op, envPrefix), ErrConfiguration, nil)
+	}
+	g.closedMu.Lock()
+	cached := g.closedStatus[worktype]
+	g.closedMu.Unlock()
+	if cached != "" {
+		return cached, nil
+	}
+	resp, err := g.call(ctx, op, http.MethodGet, "/api/v2/taskmanagement/worktypes/"+url.PathEscape(worktype)+"/statuses", nil)
+	if err != nil {
+		return "", err
+	}
+	var listing struct {
+		Entities []workitemStatus `json:"entities"`
+	}
+	if err := json.Unmarshal(resp.body, &listing); err != nil {
+		return "", g.api.fail(op, failure{errType: ErrGenesysUnavailable, msg: "Genesys answered the worktype's statuses with something that is not a status listing" + quoteExcerpt(resp.body)}, "")
+	}
+	var closed []workitemStatus
+	for _, s := range listing.Entities {
+		if s.Category == closedCategory && s.ID != "" {
+			closed = append(closed, s)
+		}
+	}
+	if len(closed) > 1 {
+		// Genesys names the Closed status it creates with a worktype
+		// "Closed"; other Closed ones are the customer's own.
+		var named []workitemStatus
+		for _, s := range closed {
+			if strings.EqualFold(strings.TrimSpace(s.Name), closedCategory) {
+				named = append(named, s)
+			}
+		}
+		if len(named) == 1 {
+			closed = named
+		}
+	}
+	switch len(closed) {
+	case 0:
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"%s: worktype %s has no status in category Closed: add one, or set %sGENESYS_CLOSED_STATUS_ID", op, worktype, envPrefix), ErrConfiguration, nil)
+	case 1:
+	default:
+		names := make([]string, len(closed))
+		for i, s := range closed {
+			names[i] = fmt.Sprintf("%s (%s)", sanitize(s.Name, 60), s.ID)
+		}
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"%s: worktype %s has %d statuses in category Closed (%s): set %sGENESYS_CLOSED_STATUS_ID to the one reviews end in",
+			op, worktype, len(closed), strings.Join(names, ", "), envPrefix), ErrConfiguration, nil)
+	}
+	g.closedMu.Lock()
+	g.closedStatus[worktype] = closed[0].ID
+	g.closedMu.Unlock()
+	g.logger.Info("closed status of the review worktype found", "worktypeId", worktype, "statusId", closed[0].ID, "name", sanitize(closed[0].Name, 60))
+	return closed[0].ID, nil
+}
+
+// closedLine is the outcome as the workitem records it: the final state,
+// who decided, and the gateway's reference when money moved.
+func closedLine(c WorkitemClosure) string {
+	line := closedPrefix + string(c.State)
+	if c.DecidedBy != "" {
+		line += ", decided by " + sanitize(c.DecidedBy, 80)
+		if c.DecisionID != "" {
+			line += " (decision " + sanitize(c.DecisionID, 64) + ")"
+		}
+	}
+	if c.DecidedAt != "" {
+		line += " at " + sanitize(c.DecidedAt, 40)
+	}
+	if c.GatewayReference != "" {
+		line += "; gateway reference " + sanitize(c.GatewayReference, 80)
+	}
+	return line + "."
+}
