@@ -234,7 +234,7 @@ func workitemField(wi *Workitem, name string) (string, bool) {
 	case "name":
 		return wi.Name, true
 	case "statusCategory":
-		return "Open", true
+		return wi.category(), true
 	}
 	return "", false
 }
@@ -283,16 +283,17 @@ func (s *Server) createWorkitem(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now().UTC()
 	wi := &Workitem{
-		ID:           newUUID(),
-		Name:         body.Name,
-		TypeID:       body.TypeID,
-		QueueID:      body.QueueID,
-		Description:  body.Description,
-		ExternalTag:  body.ExternalTag,
-		CustomFields: body.CustomFields,
-		StatusID:     body.StatusID,
-		DateCreated:  now,
-		DateModified: now,
+		ID:             newUUID(),
+		Name:           body.Name,
+		TypeID:         body.TypeID,
+		QueueID:        body.QueueID,
+		Description:    body.Description,
+		ExternalTag:    body.ExternalTag,
+		CustomFields:   body.CustomFields,
+		StatusID:       body.StatusID,
+		StatusCategory: statusCategory(body.StatusID),
+		DateCreated:    now,
+		DateModified:   now,
 	}
 	if body.Priority != nil {
 		wi.Priority = *body.Priority
@@ -382,8 +383,19 @@ func (s *Server) updateWorkitem(w http.ResponseWriter, r *http.Request) {
 	if body.Priority != nil {
 		wi.Priority = *body.Priority
 	}
-	if body.StatusID != nil {
-		wi.StatusID = *body.StatusID
+	if body.StatusID != nil && *body.StatusID != wi.StatusID {
+		category, known := worktypeStatusCategory(*body.StatusID)
+		if !known {
+			s.mu.Unlock()
+			genesysError(w, http.StatusBadRequest, "bad.request", "status "+*body.StatusID+" is not a status of worktype "+wi.TypeID)
+			return
+		}
+		wi.StatusID, wi.StatusCategory = *body.StatusID, category
+		wi.DateClosed = nil
+		if category == categoryClosed {
+			closed := s.now().UTC()
+			wi.DateClosed = &closed
+		}
 	}
 	if body.CustomFields != nil {
 		if wi.CustomFields == nil {
@@ -401,6 +413,86 @@ func (s *Server) updateWorkitem(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, view)
 }
 
+// The statuses every worktype has in the sandbox: the Open and Closed ones
+// Genesys creates with a worktype, and two of the kind a customer adds.
+// IDs are fixed so tests and REFUNDFLOW_GENESYS_CLOSED_STATUS_ID can name
+// them.
+const (
+	categoryOpen   = "Open"
+	categoryClosed = "Closed"
+
+	statusOpenID       = "5a4d0f2e-0000-4000-8000-000000000001"
+	statusInProgressID = "5a4d0f2e-0000-4000-8000-000000000002"
+	statusWaitingID    = "5a4d0f2e-0000-4000-8000-000000000003"
+	statusClosedID     = "5a4d0f2e-0000-4000-8000-000000000004"
+)
+
+type worktypeStatus struct {
+	ID, Name, Category string
+}
+
+var worktypeStatuses = []worktypeStatus{
+	{statusOpenID, "Open", categoryOpen},
+	{statusInProgressID, "In Progress", "InProgress"},
+	{statusWaitingID, "Waiting for customer", "Waiting"},
+	{statusClosedID, "Closed", categoryClosed},
+}
+
+// worktypeStatusCategory is the category of a status every worktype has.
+func worktypeStatusCategory(id string) (string, bool) {
+	for _, st := range worktypeStatuses {
+		if st.ID == id {
+			return st.Category, true
+		}
+	}
+	return "", false
+}
+
+// statusCategory is the category a workitem created in status id starts
+// in: Open when it names none the sandbox knows.
+func statusCategory(id string) string {
+	if c, ok := worktypeStatusCategory(id); ok {
+		return c
+	}
+	return categoryOpen
+}
+
+func (wi *Workitem) category() string {
+	if wi.StatusCategory == "" {
+		return categoryOpen
+	}
+	return wi.StatusCategory
+}
+
+// listWorktypeStatuses is GET /api/v2/taskmanagement/worktypes/{worktypeId}/statuses:
+// a WorkitemStatusListing, as Genesys answers it, of the same statuses
+// for every worktype.
+func (s *Server) listWorktypeStatuses(w http.ResponseWriter, r *http.Request) {
+	if s.genesysFails(w, r) {
+		return
+	}
+	worktype := r.PathValue("worktypeId")
+	s.mu.Lock()
+	s.ledger.WorktypeStatusQueries++
+	s.dirty = true
+	s.mu.Unlock()
+	entities := make([]map[string]any, 0, len(worktypeStatuses))
+	for _, st := range worktypeStatuses {
+		entities = append(entities, map[string]any{
+			"id":       st.ID,
+			"name":     st.Name,
+			"category": st.Category,
+			"worktype": map[string]string{"id": worktype, "selfUri": "/api/v2/taskmanagement/worktypes/" + worktype},
+			"selfUri":  "/api/v2/taskmanagement/worktypes/" + worktype + "/statuses/" + st.ID,
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"entities": entities,
+		"total":    len(entities),
+		"selfUri":  "/api/v2/taskmanagement/worktypes/" + worktype + "/statuses",
+	})
+}
+
 // genesysView renders a workitem the way Genesys answers it: references to
 // other entities are objects with an id.
 func (wi *Workitem) genesysView() map[string]any {
@@ -410,7 +502,7 @@ func (wi *Workitem) genesysView() map[string]any {
 		"type":           map[string]string{"id": wi.TypeID},
 		"description":    wi.Description,
 		"priority":       wi.Priority,
-		"statusCategory": "Open",
+		"statusCategory": wi.category(),
 		"dateCreated":    wi.DateCreated,
 		"dateModified":   wi.DateModified,
 		"selfUri":        "/api/v2/taskmanagement/workitems/" + wi.ID,
@@ -423,6 +515,9 @@ func (wi *Workitem) genesysView() map[string]any {
 	}
 	if wi.StatusID != "" {
 		v["status"] = map[string]string{"id": wi.StatusID}
+	}
+	if wi.DateClosed != nil {
+		v["dateClosed"] = *wi.DateClosed
 	}
 	if len(wi.CustomFields) > 0 {
 		keys := make([]string, 0, len(wi.CustomFields))

@@ -24,8 +24,10 @@ type Ledger struct {
 	Wrapups         []Wrapup         `json:"wrapups"`
 	Workitems       []*Workitem      `json:"workitems"`
 	WorkitemQueries int              `json:"workitemQueries"`
-	Emails          []Email          `json:"emails"`
-	Stats           Stats            `json:"stats"`
+	// WorktypeStatusQueries counts reads of a worktype's statuses.
+	WorktypeStatusQueries int     `json:"worktypeStatusQueries"`
+	Emails                []Email `json:"emails"`
+	Stats                 Stats   `json:"stats"`
 }
 
 // Submission is one Idempotency-Key at the gateway: how often it was asked,
@@ -89,9 +91,14 @@ type Workitem struct {
 	ExternalTag  string         `json:"externalTag,omitempty"`
 	CustomFields map[string]any `json:"customFields,omitempty"`
 	StatusID     string         `json:"statusId,omitempty"`
-	Updates      int            `json:"updates"`
-	DateCreated  time.Time      `json:"dateCreated"`
-	DateModified time.Time      `json:"dateModified"`
+	// StatusCategory is the category of StatusID (Open, InProgress,
+	// Waiting or Closed); empty in ledgers from before statuses, Open.
+	StatusCategory string `json:"statusCategory,omitempty"`
+	// DateClosed is when the workitem was moved to a Closed status.
+	DateClosed   *time.Time `json:"dateClosed,omitempty"`
+	Updates      int        `json:"updates"`
+	DateCreated  time.Time  `json:"dateCreated"`
+	DateModified time.Time  `json:"dateModified"`
 }
 
 // Email is one agentless email.
@@ -148,6 +155,8 @@ type Summary struct {
 	Transactions       int      `json:"transactions"`
 	MultipleCreations  []string `json:"multipleCreations"`
 	WorkitemsCreated   int      `json:"workitemsCreated"`
+	// WorkitemsClosed counts workitems in a Closed status.
+	WorkitemsClosed int `json:"workitemsClosed"`
 	// DuplicateWorkitems lists external tags with more than one workitem.
 	DuplicateWorkitems []string `json:"duplicateWorkitems"`
 	EmailsSent         int      `json:"emailsSent"`
@@ -178,6 +187,9 @@ func (l *Ledger) summary() Summary {
 	for _, wi := range l.Workitems {
 		if wi.ExternalTag != "" {
 			tags[wi.ExternalTag]++
+		}
+		if wi.category() == categoryClosed {
+			sum.WorkitemsClosed++
 		}
 	}
 	for tag, n := range tags {

@@ -145,6 +145,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v2/taskmanagement/workitems", s.authenticated(s.createWorkitem))
 	mux.HandleFunc("GET /api/v2/taskmanagement/workitems/{workitemId}", s.authenticated(s.getWorkitem))
 	mux.HandleFunc("PATCH /api/v2/taskmanagement/workitems/{workitemId}", s.authenticated(s.updateWorkitem))
+	mux.HandleFunc("GET /api/v2/taskmanagement/worktypes/{worktypeId}/statuses", s.authenticated(s.listWorktypeStatuses))
 	mux.HandleFunc("POST /api/v2/conversations/emails/agentless", s.authenticated(s.sendAgentlessEmail))
 
 	mux.HandleFunc("GET /sandbox/ledger", s.showLedger)

@@ -548,6 +548,77 @@ func TestGenesysEndpoints(t *testing.T) {
 	}
 }
 
+// A review workitem is closed the way Genesys closes one: a PATCH to a
+// status of its worktype whose category is Closed, found by listing the
+// worktype's statuses. The ledger shows the status, the close and the
+// update count.
+func TestWorkitemClosedToAWorktypeStatus(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	tok := h.token("sandbox-genesys", "sandbox-genesys-secret")
+	auth := map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
+
+	if r := h.do(http.MethodGet, "/api/v2/taskmanagement/worktypes/wt-1/statuses", map[string]string{}, ""); r.status != http.StatusUnauthorized {
+		t.Fatalf("statuses without token: %d", r.status)
+	}
+	listed := h.do(http.MethodGet, "/api/v2/taskmanagement/worktypes/wt-1/statuses", auth, "")
+	entities, _ := listed.body["entities"].([]any)
+	closedID := ""
+	for _, e := range entities {
+		st := e.(map[string]any)
+		if st["category"] == "Closed" {
+			if closedID != "" {
+				t.Fatalf("two Closed statuses: %s", listed.raw)
+			}
+			closedID, _ = st["id"].(string)
+		}
+	}
+	if listed.status != http.StatusOK || len(entities) != 4 || closedID == "" {
+		t.Fatalf("statuses: %d %s", listed.status, listed.raw)
+	}
+
+	created := h.do(http.MethodPost, "/api/v2/taskmanagement/workitems", auth,
+		`{"name":"Refund review G2","typeId":"wt-1","description":"gateway unavailable","priority":5,"externalTag":"G2"}`)
+	id, _ := created.body["id"].(string)
+	if created.status != http.StatusOK || created.body["statusCategory"] != "Open" {
+		t.Fatalf("create: %d %s", created.status, created.raw)
+	}
+	if r := h.do(http.MethodPatch, "/api/v2/taskmanagement/workitems/"+id, auth, `{"statusId":"no-such-status"}`); r.status != http.StatusBadRequest {
+		t.Fatalf("update to an unknown status: %d %s", r.status, r.raw)
+	}
+	h.advance(time.Minute)
+	closed := h.do(http.MethodPatch, "/api/v2/taskmanagement/workitems/"+id, auth,
+		`{"statusId":"`+closedID+`","description":"gateway unavailable\nReview closed: Rejected, decided by alice."}`)
+	if closed.status != http.StatusOK || closed.body["statusCategory"] != "Closed" || closed.body["dateClosed"] == nil ||
+		closed.body["status"].(map[string]any)["id"] != closedID {
+		t.Fatalf("close: %d %s", closed.status, closed.raw)
+	}
+	closedQuery := `{"filters":[{"name":"typeId","type":"String","operator":"EQ","values":["wt-1"]},{"name":"statusCategory","type":"String","operator":"EQ","values":["Closed"]}]}`
+	if r := h.do(http.MethodPost, "/api/v2/taskmanagement/workitems/query", auth, closedQuery); len(r.body["entities"].([]any)) != 1 {
+		t.Fatalf("query for Closed workitems: %s", r.raw)
+	}
+
+	v := h.txn("G2")
+	if len(v.Workitems) != 1 {
+		t.Fatalf("ledger for G2: %+v", v)
+	}
+	wi := v.Workitems[0]
+	if wi.StatusID != closedID || wi.StatusCategory != "Closed" || wi.DateClosed == nil || wi.Updates != 1 ||
+		!strings.HasSuffix(wi.Description, "Review closed: Rejected, decided by alice.") {
+		t.Fatalf("ledger workitem: %+v", wi)
+	}
+	var sum Summary
+	r := h.do(http.MethodGet, "/sandbox/ledger", nil, "")
+	if err := json.Unmarshal([]byte(r.raw), &struct {
+		Summary *Summary `json:"summary"`
+	}{&sum}); err != nil || sum.WorkitemsClosed != 1 {
+		t.Fatalf("summary: %v %s", err, r.raw)
+	}
+	if r.body["worktypeStatusQueries"] != float64(1) {
+		t.Fatalf("worktypeStatusQueries: %s", r.raw)
+	}
+}
+
 // The ledger keeps what a business would, never a credential.
 func TestLedgerHoldsNoCredentialsAndFlagsCardData(t *testing.T) {
 	t.Parallel()
