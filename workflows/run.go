@@ -156,9 +156,8 @@ func (r *run) submit(ctx workflow.Context, action remediation.Action, amountMino
 
 // complete writes the success to Genesys and ends in Completed.
 func (r *run) complete(ctx workflow.Context) {
-	r.setState(ctx, remediation.StateCompleted)
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**Completed**: gateway reference `%s`.", r.status.GatewayReference))
-	r.writeOutcome(ctx, remediation.RefundStatusCompleted).Wait(ctx)
+	r.finish(ctx, remediation.StateCompleted, remediation.RefundStatusCompleted,
+		fmt.Sprintf("**Completed**: gateway reference `%s`.", r.status.GatewayReference))
 }
 
 // escalate puts the transaction in front of finance ops: state AwaitingReview,
@@ -383,10 +382,61 @@ func (r *run) approvedAmount(dec remediation.Decision) (int64, error) {
 	return r.disposition.AmountMinor, nil
 }
 
+// finish ends the remediation in s: Genesys is told the outcome and, when
+// the review had a workitem, the workitem is closed, side by side. Their
+// failures are recorded, never fatal: the outcome stands.
 func (r *run) finish(ctx workflow.Context, s remediation.State, refundStatus, details string) {
 	r.setState(ctx, s)
 	workflow.SetCurrentDetails(ctx, details)
-	r.writeOutcome(ctx, refundStatus).Wait(ctx)
+	pending := []waiter{r.writeOutcome(ctx, refundStatus), r.closeWorkitem(ctx)}
+	for _, p := range pending {
+		p.Wait(ctx)
+	}
+}
+
+// closeReviewWorkitem is the GetVersion change that closes a review's workitem
+// when the review ends. Before it, the workitem stayed open in the finance
+// queue after the decision.
+const closeReviewWorkitem = "close-workitem"
+
+// closeWorkitem closes the review's workitem (an email has nothing to
+// close; a remediation that never went to review has no workitem) and
+// records the outcome on it. The workitem ID is in the status, so a run
+// continued as new closes the workitem an earlier run opened. The version
+// is asked only when there is a workitem, so the happy path's history is
+// unchanged.
+func (r *run) closeWorkitem(ctx workflow.Context) waiter {
+	id := r.status.WorkitemID
+	if id == "" {
+		return waiter{}
+	}
+	if workflow.GetVersion(ctx, closeReviewWorkitem, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		// Histories from before the change ended without closing it.
+		return waiter{}
+	}
+	closure := activities.WorkitemClosure{
+		TransactionID:    r.disposition.TransactionID,
+		WorkflowID:       workflow.GetInfo(ctx).WorkflowExecution.ID,
+		WorkitemID:       id,
+		State:            r.status.State,
+		GatewayReference: r.status.GatewayReference,
+	}
+	if dec, ok := r.endingDecision(); ok {
+		closure.DecidedBy, closure.DecisionID, closure.DecidedAt = dec.Approver, dec.DecisionID, dec.ReceivedAt
+	}
+	actx := workflow.WithActivityOptions(ctx, r.settings.genesysOptions("Close workitem "+id+" as "+string(r.status.State)))
+	return waiter{future: workflow.ExecuteActivity(actx, a.CloseWorkitem, closure), what: "closing Genesys workitem " + id, r: r}
+}
+
+// endingDecision is the last decision applied: the one that ended the
+// review (records of decisions not applied may follow it).
+func (r *run) endingDecision() (remediation.DecisionRecord, bool) {
+	for i := len(r.status.Decisions) - 1; i >= 0; i-- {
+		if rec := r.status.Decisions[i]; rec.Outcome == remediation.OutcomeApplied {
+			return rec, true
+		}
+	}
+	return remediation.DecisionRecord{}, false
 }
 
 // drainDecisions records, without applying, every decision already waiting.

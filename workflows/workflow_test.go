@@ -29,6 +29,7 @@ type calls struct {
 	wrapups     []activities.FailedWrapup
 	escalations []activities.Escalation
 	reminders   []activities.Reminder
+	closures    []activities.WorkitemClosure
 	upserts     []string
 	attrs       []temporal.SearchAttributes
 }
@@ -52,6 +53,12 @@ type WorkflowSuite struct {
 	// is what it answers then.
 	remindTakes time.Duration
 	remindErr   error
+	// emailOnly escalates by email (no worktype): no workitem to close.
+	emailOnly bool
+	// closeErr is what closing the workitem answers, after closeOutage
+	// attempts answered 503.
+	closeErr    error
+	closeOutage int
 }
 
 func TestWorkflowSuite(t *testing.T) {
@@ -66,6 +73,7 @@ func (s *WorkflowSuite) SetupTest() {
 	s.gateway = nil
 	s.escalate = nil
 	s.remindTakes, s.remindErr = 0, nil
+	s.emailOnly, s.closeErr, s.closeOutage = false, nil, 0
 	(&Remediation{Settings: testSettings}).Register(s.env)
 	s.env.RegisterActivity(&activities.Activities{})
 
@@ -103,7 +111,24 @@ func (s *WorkflowSuite) SetupTest() {
 		if err != nil {
 			return activities.EscalationResult{}, err
 		}
+		if s.emailOnly {
+			return activities.EscalationResult{Channel: "email"}, nil
+		}
 		return activities.EscalationResult{Channel: "workitem", WorkitemID: "wi-" + e.TransactionID, Created: true}, nil
+	}).Maybe()
+	s.env.OnActivity(a.CloseWorkitem, mock.Anything, mock.Anything).Return(func(_ context.Context, c activities.WorkitemClosure) error {
+		down := false
+		s.calls.add(func() {
+			s.calls.closures = append(s.calls.closures, c)
+			if s.closeOutage > 0 {
+				s.closeOutage--
+				down = true
+			}
+		})
+		if down {
+			return temporal.NewApplicationError("Genesys answered 503", activities.ErrGenesysUnavailable)
+		}
+		return s.closeErr
 	}).Maybe()
 	s.env.OnActivity(a.RemindFinance, mock.Anything, mock.Anything).Return(func(_ context.Context, r activities.Reminder) error {
 		s.calls.add(func() { s.calls.reminders = append(s.calls.reminders, r) })
