@@ -17,10 +17,10 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One per history shape (11), and one per run for a shape that
+	// One per history shape (14), and one per run for a shape that
 	// continues as new (1 more).
-	if len(files) < 12 {
-		t.Fatalf("found %d recorded histories in testdata, want one per history shape and run (12)", len(files))
+	if len(files) < 15 {
+		t.Fatalf("found %d recorded histories in testdata, want one per history shape and run (15)", len(files))
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {

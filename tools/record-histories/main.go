@@ -175,11 +175,94 @@ func shapes() []shape {
 						scheduled = append(scheduled, a.GetActivityType().GetName())
 					}
 				}
-				if got := strings.Join(scheduled, ","); got != "SubmitRefund,UpdateInteraction" {
-					return fmt.Errorf("the new run called %s, want SubmitRefund,UpdateInteraction", got)
+				// Recorded before close-workitem; recorded again, the new run
+				// would close the workitem too.
+				if got := strings.Join(scheduled, ","); got != "SubmitRefund,UpdateInteraction,CloseWorkitem" {
+					return fmt.Errorf("the new run called %s, want SubmitRefund,UpdateInteraction,CloseWorkitem", got)
 				}
 				return nil
 			}},
+		// The close-workitem change: a review that ends closes its
+		// workitem, once, after the outcome is written (approval after a
+		// failure, and a rejection), and a workitem Genesys refuses to
+		// close is a write-back error, not a failed workflow.
+		{name: "approved_workitem_closed", disposition: base("REJECTONCE-CLOSE"),
+			decisions: []remediation.Decision{{DecisionID: "d1", Decision: "approve", Approver: "alice"}},
+			check:     wantClosed(remediation.StateCompleted),
+			checkRuns: closedOnce(activities.WorkitemClosure{WorkitemID: "wi-REJECTONCE-CLOSE", State: remediation.StateCompleted,
+				DecidedBy: "alice", GatewayReference: "rf_REJECTONCE-CLOSE"})},
+		{name: "rejected_workitem_closed", disposition: base("REJECT-CLOSE"),
+			decisions: []remediation.Decision{{DecisionID: "d1", Decision: "reject", Approver: "bob"}},
+			check:     wantClosed(remediation.StateRejected),
+			checkRuns: closedOnce(activities.WorkitemClosure{WorkitemID: "wi-REJECT-CLOSE", State: remediation.StateRejected, DecidedBy: "bob"})},
+		{name: "resolved_workitem_close_refused", disposition: base("REJECT-CLOSEFAIL"),
+			decisions: []remediation.Decision{{DecisionID: "d1", Decision: "resolved", Approver: "carol", Note: "paid in branch"}},
+			check: func(out remediation.Outcome) error {
+				if out.State != remediation.StateResolvedManually {
+					return fmt.Errorf("want ResolvedManually, got %s", out.State)
+				}
+				for _, e := range out.WritebackErrors {
+					if strings.Contains(e, "closing Genesys workitem") && strings.Contains(e, "GenesysRejected") {
+						return nil
+					}
+				}
+				return fmt.Errorf("the refused close is not a write-back error: %q", out.WritebackErrors)
+			},
+			checkRuns: closedOnce(activities.WorkitemClosure{WorkitemID: "wi-REJECT-CLOSEFAIL", State: remediation.StateResolvedManually, DecidedBy: "carol"})},
+	}
+}
+
+// wantClosed checks the run ended in state and the workitem was closed.
+func wantClosed(state remediation.State) func(remediation.Outcome) error {
+	return func(out remediation.Outcome) error {
+		if out.State != state {
+			return fmt.Errorf("want %s, got %s", state, out.State)
+		}
+		// (The wrap-up is always refused here, as after call work.)
+		for _, e := range out.WritebackErrors {
+			if strings.Contains(e, "workitem") {
+				return fmt.Errorf("write-back error: %q", e)
+			}
+		}
+		return nil
+	}
+}
+
+// closedOnce checks the history closes the workitem in one activity, the
+// last one scheduled, behind the close-workitem marker, with who decided
+// and the gateway reference.
+func closedOnce(want activities.WorkitemClosure) func([][]*historypb.HistoryEvent) error {
+	return func(runs [][]*historypb.HistoryEvent) error {
+		marker, closes := false, 0
+		var last string
+		for _, e := range runs[len(runs)-1] {
+			if m := e.GetMarkerRecordedEventAttributes(); m != nil && strings.Contains(m.String(), "close-workitem") {
+				marker = true
+			}
+			a := e.GetActivityTaskScheduledEventAttributes()
+			if a == nil {
+				continue
+			}
+			last = a.GetActivityType().GetName()
+			if last != "CloseWorkitem" {
+				continue
+			}
+			closes++
+			if !marker {
+				return fmt.Errorf("CloseWorkitem scheduled before the close-workitem marker")
+			}
+			var got activities.WorkitemClosure
+			if err := json.Unmarshal(a.GetInput().GetPayloads()[0].GetData(), &got); err != nil {
+				return fmt.Errorf("CloseWorkitem input: %w", err)
+			}
+			if got.WorkitemID != want.WorkitemID || got.State != want.State || got.DecidedBy != want.DecidedBy || got.GatewayReference != want.GatewayReference {
+				return fmt.Errorf("CloseWorkitem with %+v, want %+v", got, want)
+			}
+		}
+		if closes != 1 || last != "CloseWorkitem" {
+			return fmt.Errorf("CloseWorkitem scheduled %d times (last activity %s), want once, last", closes, last)
+		}
+		return nil
 	}
 }
 
@@ -480,6 +563,15 @@ func (w *scriptedWorld) Remind(ctx context.Context, r activities.Reminder) error
 	select {
 	case <-w.release:
 	case <-ctx.Done():
+	}
+	return nil
+}
+
+// CloseWorkitem refuses a workitem whose ID holds CLOSEFAIL, as Genesys
+// refuses a status transition the worktype does not allow.
+func (w *scriptedWorld) CloseWorkitem(_ context.Context, c activities.WorkitemClosure) error {
+	if strings.Contains(c.WorkitemID, "CLOSEFAIL") {
+		return temporal.NewNonRetryableApplicationError("Genesys answered 400: status transition not allowed", activities.ErrGenesysRejected, nil)
 	}
 	return nil
 }
