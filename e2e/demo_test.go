@@ -96,6 +96,15 @@ func TestDemoStory(t *testing.T) {
 	if len(led.Workitems) != 1 {
 		t.Errorf("one workitem per transaction, got %d", len(led.Workitems))
 	}
+	// The review is over: its workitem leaves the finance queue, closed
+	// with the outcome, who decided and the gateway's reference.
+	led = w.waitLedger(down, "the workitem closed", func(v txView) bool {
+		return len(v.Workitems) == 1 && v.Workitems[0].StatusCategory == "Closed"
+	})
+	wantOutcome := "Review closed: Completed, decided by alice (decision dec-1)"
+	if wi := led.Workitems[0]; !strings.Contains(wi.Description, wantOutcome) || !strings.HasSuffix(wi.Description, "; gateway reference "+st.GatewayReference+".") {
+		t.Errorf("closed workitem: %+v", wi)
+	}
 
 	// 5. A card number is refused and starts nothing.
 	card := testenv.Unique("CARD-")

@@ -281,9 +281,11 @@ type txView struct {
 		Accepted bool   `json:"accepted"`
 	} `json:"wrapups"`
 	Workitems []struct {
-		ID          string `json:"id"`
-		ExternalTag string `json:"externalTag"`
-		Description string `json:"description"`
+		ID             string `json:"id"`
+		ExternalTag    string `json:"externalTag"`
+		Description    string `json:"description"`
+		StatusCategory string `json:"statusCategory"`
+		Updates        int    `json:"updates"`
 	} `json:"workitems"`
 }
 
