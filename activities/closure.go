@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -46,9 +47,15 @@ func (g *GenesysClient) CloseWorkitem(ctx context.Context, c WorkitemClosure) er
 		return invalidRequest(op + ": no workitemId")
 	}
 	path := "/api/v2/taskmanagement/workitems/" + url.PathEscape(c.WorkitemID)
-	resp, err := g.call(ctx, op, http.MethodGet, path, nil)
+	resp, err := g.api.do(ctx, op, outgoing{method: http.MethodGet, url: g.base + path, accept: []int{http.StatusNotFound}})
 	if err != nil {
 		return err
+	}
+	if resp.status == http.StatusNotFound {
+		// Deleted in Genesys, or expired under a review that outlived it:
+		// nothing is left open in a queue, so nothing is wrong.
+		g.logger.Info("review workitem no longer exists; nothing to close", "op", op, "workitemId", c.WorkitemID)
+		return nil
 	}
 	var current workitemState
 	if err := json.Unmarshal(resp.body, &current); err != nil {
@@ -56,8 +63,9 @@ func (g *GenesysClient) CloseWorkitem(ctx context.Context, c WorkitemClosure) er
 		return g.api.fail(op, failure{errType: ErrGenesysUnavailable, msg: "Genesys answered the workitem read with something that is not a workitem" + quoteExcerpt(resp.body)}, "")
 	}
 	fields := map[string]any{"description": withReminder(current.Description, closedLine(c))}
+	worktype := ""
 	if current.StatusCategory != closedCategory {
-		worktype := current.Type.ID
+		worktype = current.Type.ID
 		if worktype == "" {
 			worktype = g.cfg.WorktypeID
 		}
@@ -68,6 +76,13 @@ func (g *GenesysClient) CloseWorkitem(ctx context.Context, c WorkitemClosure) er
 		fields["statusId"] = statusID
 	}
 	if err := g.patchWorkitem(ctx, op, c.WorkitemID, fields); err != nil {
+		var ae *temporal.ApplicationError
+		if worktype != "" && errors.As(err, &ae) && ae.NonRetryable() {
+			// The status looked up may be gone (an admin recreated the
+			// worktype's Closed status): look again next time rather than
+			// fail every close until the worker restarts.
+			g.forgetClosedStatus(worktype)
+		}
 		return err
 	}
 	g.logger.Info("review workitem closed", "op", op, "workitemId", c.WorkitemID, "state", c.State)
@@ -142,6 +157,13 @@ func (g *GenesysClient) closedStatusID(ctx context.Context, op, worktype string)
 	g.closedMu.Unlock()
 	g.logger.Info("closed status of the review worktype found", "worktypeId", worktype, "statusId", closed[0].ID, "name", sanitize(closed[0].Name, 60))
 	return closed[0].ID, nil
+}
+
+// forgetClosedStatus drops the cached closed status of a worktype.
+func (g *GenesysClient) forgetClosedStatus(worktype string) {
+	g.closedMu.Lock()
+	delete(g.closedStatus, worktype)
+	g.closedMu.Unlock()
 }
 
 // closedLine is the outcome as the workitem records it: the final state,

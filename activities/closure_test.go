@@ -247,3 +247,90 @@ func quoteJSON(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+// A reminder still on its way when the review ends (its cancel is heard at
+// the next heartbeat, seconds later) must not undo the close: the workitem
+// stays Closed, at its priority, with the outcome line last.
+func TestReminderAfterTheCloseLeavesTheWorkitemClosed(t *testing.T) {
+	t.Parallel()
+	g := newFakeGenesys(t)
+	openWorkitem(g, "wi-1")
+	c, _ := g.client(g.config())
+	if err := c.CloseWorkitem(t.Context(), closure("wi-1")); err != nil {
+		t.Fatal(err)
+	}
+	closed := g.workitem("wi-1")
+	r := Reminder{TransactionID: "T1", WorkflowID: "remediation-T1", WorkitemID: "wi-1", Reason: "gateway failed", Count: 4, WaitingSince: "2026-11-25T06:00:00Z"}
+	if err := c.Remind(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	r.WorkitemID = "" // found by externalTag instead
+	if err := c.Remind(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	if n := g.count(http.MethodPatch, workitemsPath+"/wi-1"); n != 1 {
+		t.Errorf("%d PATCHes of the workitem, want only the close", n)
+	}
+	after := g.workitem("wi-1")
+	if after["statusCategory"] != "Closed" || after["description"] != closed["description"] || after["priority"] != closed["priority"] {
+		t.Errorf("workitem after a late reminder = %v, want it as closed: %v", after, closed)
+	}
+}
+
+// The outcome line is never replaced by a reminder line, only by itself.
+func TestWithReminderKeepsTheOutcomeLine(t *testing.T) {
+	t.Parallel()
+	reopened := withReminder("Review\n"+wantClosedLine, "Reminder #5: still waiting")
+	if want := "Review\n" + wantClosedLine + "\nReminder #5: still waiting"; reopened != want {
+		t.Errorf("reminder after the outcome = %q, want %q", reopened, want)
+	}
+	if again := withReminder(reopened, wantClosedLine); again != "Review\n"+wantClosedLine {
+		t.Errorf("closing again = %q, want one outcome line", again)
+	}
+}
+
+// A workitem deleted in Genesys (or expired under a long review) leaves
+// nothing open in a queue: nothing to close, and no write-back error.
+func TestCloseWorkitemThatNoLongerExists(t *testing.T) {
+	t.Parallel()
+	g := newFakeGenesys(t)
+	c, _ := g.client(g.config())
+	if err := c.CloseWorkitem(t.Context(), closure("wi-gone")); err != nil {
+		t.Fatalf("close of a deleted workitem: %v", err)
+	}
+	if n := g.count(http.MethodPatch, workitemsPath+"/wi-gone"); n != 0 {
+		t.Errorf("%d PATCHes of a workitem that does not exist", n)
+	}
+}
+
+// A closed status that is gone (the worktype's Closed status recreated by an
+// admin) fails one close, and the next looks it up again instead of failing
+// until the worker restarts.
+func TestCloseWorkitemLooksAgainAfterTheStatusIsRefused(t *testing.T) {
+	t.Parallel()
+	g := newFakeGenesys(t)
+	openWorkitem(g, "wi-1")
+	openWorkitem(g, "wi-2")
+	openWorkitem(g, "wi-3")
+	c, _ := g.client(g.config())
+	if err := c.CloseWorkitem(t.Context(), closure("wi-1")); err != nil {
+		t.Fatal(err)
+	}
+	g.mu.Lock()
+	for i := range g.statuses {
+		if g.statuses[i].Category == "Closed" {
+			g.statuses[i].ID = "st-closed-2"
+		}
+	}
+	g.mu.Unlock()
+	wantFinal(t, c.CloseWorkitem(t.Context(), closure("wi-2")), ErrGenesysRejected)
+	if err := c.CloseWorkitem(t.Context(), closure("wi-3")); err != nil {
+		t.Fatalf("close after the status was recreated: %v", err)
+	}
+	if wi := g.workitem("wi-3"); wi["statusId"] != "st-closed-2" || wi["statusCategory"] != "Closed" {
+		t.Errorf("workitem = %v, want it closed with the new status", wi)
+	}
+	if n := g.count(http.MethodGet, statusesPath); n != 2 {
+		t.Errorf("statuses read %d times, want twice (once more after the refusal)", n)
+	}
+}

@@ -169,6 +169,10 @@ func (g *GenesysClient) remindWorkitem(ctx context.Context, op string, r Reminde
 			_, err := g.createWorkitem(ctx, op, r.TransactionID, withReminder(reminderDescription(r), line))
 			return err
 		}
+		if existing.StatusCategory == closedCategory {
+			g.logger.Info("review workitem already closed; no reminder", "op", op, "workitemId", existing.ID)
+			return nil
+		}
 		id, current = existing.ID, existing.Description
 	} else {
 		resp, err := g.call(ctx, op, http.MethodGet, "/api/v2/taskmanagement/workitems/"+url.PathEscape(id), nil)
@@ -177,6 +181,14 @@ func (g *GenesysClient) remindWorkitem(ctx context.Context, op string, r Reminde
 		}
 		var w workitem
 		_ = json.Unmarshal(resp.body, &w)
+		if w.StatusCategory == closedCategory {
+			// The review ended (CloseWorkitem ran while this reminder was
+			// still on its way, or someone closed it in Genesys): a nudge
+			// now would overwrite the outcome line and lift a closed item
+			// back up the queue.
+			g.logger.Info("review workitem already closed; no reminder", "op", op, "workitemId", id)
+			return nil
+		}
 		current = w.Description
 	}
 	return g.patchWorkitem(ctx, op, id, map[string]any{
@@ -331,7 +343,14 @@ func reminderEmail(r Reminder, line string) string {
 // so a retried close writes it once and it takes the reminder's place.
 func withReminder(description, line string) string {
 	kept := strings.Split(description, "\n")
-	for len(kept) > 0 && (strings.HasPrefix(kept[len(kept)-1], reminderPrefix) || strings.HasPrefix(kept[len(kept)-1], closedPrefix) || kept[len(kept)-1] == "") {
+	// A reminder line never replaces the outcome line; the outcome line
+	// replaces the last reminder (and itself, on a retry).
+	closing := strings.HasPrefix(line, closedPrefix)
+	for len(kept) > 0 {
+		last := kept[len(kept)-1]
+		if last != "" && !strings.HasPrefix(last, reminderPrefix) && !(closing && strings.HasPrefix(last, closedPrefix)) {
+			break
+		}
 		kept = kept[:len(kept)-1]
 	}
 	body := []rune(strings.Join(kept, "\n"))

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,9 @@ type outgoing struct {
 	contentType string
 	body        []byte
 	header      http.Header
+	// accept lists non-2xx statuses the caller handles itself: they come
+	// back as a response, not as a failure.
+	accept []int
 }
 
 // do sends the request and returns any 2xx answer. Everything else comes
@@ -87,7 +91,7 @@ func (c *apiClient) do(ctx context.Context, op string, out outgoing) (*response,
 				continue
 			}
 			return nil, c.fail(op, authFailed(c.remote, attempt > 1), token)
-		case resp.status < 200 || resp.status > 299:
+		case (resp.status < 200 || resp.status > 299) && !slices.Contains(out.accept, resp.status):
 			classify := c.classify
 			if classify == nil {
 				classify = classifyStatus
