@@ -19,8 +19,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 	// One per history shape (14), and one per run for a shape that
 	// continues as new (1 more).
-	if len(files) < 15 {
-		t.Fatalf("found %d recorded histories in testdata, want one per history shape and run (15)", len(files))
+	if len(files) < 16 {
+		t.Fatalf("found %d recorded histories in testdata, want one per history shape and run (16)", len(files))
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {

@@ -195,6 +195,13 @@ func shapes() []shape {
 			decisions: []remediation.Decision{{DecisionID: "d1", Decision: "reject", Approver: "bob"}},
 			check:     wantClosed(remediation.StateRejected),
 			checkRuns: closedOnce(activities.WorkitemClosure{WorkitemID: "wi-REJECT-CLOSE", State: remediation.StateRejected, DecidedBy: "bob"})},
+		// Both changes in one workflow task: a rejection while a reminder
+		// is held by a slow Genesys cancels the reminder and closes the
+		// workitem behind the close-workitem marker.
+		{name: "decision_during_slow_reminder_workitem_closed", disposition: base("REJECT-SLOWREMIND-CLOSE"), whileReminding: true,
+			decisions: []remediation.Decision{{DecisionID: "d1", Decision: "reject", Approver: "alice"}},
+			check:     wantClosed(remediation.StateRejected),
+			checkRuns: closedOnce(activities.WorkitemClosure{WorkitemID: "wi-REJECT-SLOWREMIND-CLOSE", State: remediation.StateRejected, DecidedBy: "alice"})},
 		{name: "resolved_workitem_close_refused", disposition: base("REJECT-CLOSEFAIL"),
 			decisions: []remediation.Decision{{DecisionID: "d1", Decision: "resolved", Approver: "carol", Note: "paid in branch"}},
 			check: func(out remediation.Outcome) error {
