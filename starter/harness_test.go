@@ -245,6 +245,12 @@ func (a *apiServer) decide(txn, token string, body any) response {
 	return a.request(http.MethodPost, "/v1/remediations/"+txn+"/decision", token, body)
 }
 
+// list is GET /v1/remediations with query (e.g. "state=AwaitingReview").
+func (a *apiServer) list(query, token string) response {
+	a.t.Helper()
+	return a.request(http.MethodGet, "/v1/remediations?"+query, token, nil)
+}
+
 // waitStatus polls GET /v1/remediations/{txn} until ok says so.
 func (a *apiServer) waitStatus(txn string, ok func(remediation.Status) bool) remediation.Status {
 	a.t.Helper()

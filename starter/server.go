@@ -55,6 +55,7 @@ func newServer(st settings, c client.Client, logger *slog.Logger) *server {
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/dispositions", s.handleDisposition)
+	mux.HandleFunc("GET /v1/remediations", s.handleList)
 	mux.HandleFunc("GET /v1/remediations/{transactionId}", s.handleStatus)
 	mux.HandleFunc("POST /v1/remediations/{transactionId}/decision", s.handleDecision)
 	mux.HandleFunc("GET /healthz", s.handleHealth)

@@ -48,6 +48,7 @@ func TestTemporalDown(t *testing.T) {
 	check("disposition with an invalid amount", api.postDisposition(dispositionBody(txnID("down"), "Refund_Processed", "x")))
 	check("status", api.status(txnID("down"), aliceToken))
 	check("decision", api.decide(txnID("down"), aliceToken, map[string]any{"decision": "approve"}))
+	check("list", api.list("state=AwaitingReview", aliceToken))
 
 	// What does not need Temporal still answers as usual.
 	if resp := api.postDisposition(dispositionBody(txnID("down"), "Issue_Resolved", "1.00")); resp.code != http.StatusOK {
