@@ -223,7 +223,7 @@ func TestFinanceAPI(t *testing.T) {
 			t.Fatalf("start: %d %s", first.code, first.raw)
 		}
 		dup := lonely.postDisposition(dispositionBody(txn, "Refund_Processed", "8.00"))
-		if dup.code != http.StatusOK || dup.str("state") != "Submitting" {
+		if dup.code != http.StatusOK || dup.str("state") != "Submitting" || dup.str("action") != "refund" {
 			t.Errorf("duplicate without a worker: %d %s", dup.code, dup.raw)
 		}
 		st := lonely.status(txn, aliceToken)

@@ -117,23 +117,31 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// existingState is the state shown for a duplicate: the status query's for
-// a running workflow (it is current), and visibility's RemediationState for
-// a closed one (no worker needs to replay it) or when the query fails.
-func (s *server) existingState(ctx context.Context, out startOutcome) string {
+// existing is what a duplicate says of the remediation already there.
+type existing struct {
+	state  string
+	action string // "" when not known
+}
+
+// existingRemediation is the state and action shown for a duplicate: the
+// status query's for a running workflow (they are current), and
+// visibility's for a closed one (no worker needs to replay it) or when the
+// query fails: RemediationState, and the action of its DispositionCode
+// under this starter's dispositions, both in the one describe call.
+func (s *server) existingRemediation(ctx context.Context, out startOutcome) existing {
 	if !out.Closed {
 		st, err := s.queryStatus(ctx, out.WorkflowID, out.RunID)
 		if err == nil {
-			return string(st.State)
+			return existing{state: string(st.State), action: string(st.Action)}
 		}
 		s.logger.DebugContext(ctx, "status query failed; using visibility", "workflowId", out.WorkflowID, "error", err)
 	}
 	desc, err := s.describe(ctx, out.WorkflowID, out.RunID)
 	if err != nil {
 		s.logger.WarnContext(ctx, "describe failed; duplicate answered without a state", "workflowId", out.WorkflowID, "error", err)
-		return ""
+		return existing{}
 	}
-	return desc.state
+	return existing{state: desc.state, action: string(s.dispositions[desc.dispositionCode])}
 }
 
 // queryStatus runs the status query within the query timeout. A workflow
@@ -168,6 +176,8 @@ type description struct {
 	runID   string
 	running bool
 	state   string
+	// dispositionCode is the DispositionCode search attribute.
+	dispositionCode string
 }
 
 func (s *server) describe(ctx context.Context, workflowID, runID string) (description, error) {
@@ -178,9 +188,11 @@ func (s *server) describe(ctx context.Context, workflowID, runID string) (descri
 		return description{}, err
 	}
 	state, _ := resp.TypedSearchAttributes.GetKeyword(workflows.StateKey)
+	code, _ := resp.TypedSearchAttributes.GetKeyword(workflows.DispositionCodeKey)
 	return description{
-		runID:   resp.WorkflowExecution.RunID,
-		running: resp.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
-		state:   state,
+		runID:           resp.WorkflowExecution.RunID,
+		running:         resp.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
+		state:           state,
+		dispositionCode: code,
 	}, nil
 }

@@ -19,6 +19,9 @@ type duplicateResponse struct {
 	WorkflowID string `json:"workflowId"`
 	RunID      string `json:"runId"`
 	State      string `json:"state"`
+	// Action is the existing remediation's (refund, chargeback or review),
+	// which may differ from the duplicate's code; absent when not known.
+	Action string `json:"action,omitempty"`
 }
 
 type ignoredResponse struct {
@@ -72,7 +75,8 @@ func (s *server) handleDisposition(w http.ResponseWriter, r *http.Request) {
 	// slow start does not leave the duplicate without a state.
 	stateCtx, cancelState := context.WithTimeout(r.Context(), s.startTimeout)
 	defer cancelState()
+	ex := s.existingRemediation(stateCtx, out)
 	writeJSON(w, http.StatusOK, duplicateResponse{
-		Status: "duplicate", WorkflowID: out.WorkflowID, RunID: out.RunID, State: s.existingState(stateCtx, out),
+		Status: "duplicate", WorkflowID: out.WorkflowID, RunID: out.RunID, State: ex.state, Action: ex.action,
 	})
 }

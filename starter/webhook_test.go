@@ -86,7 +86,7 @@ func TestWebhook(t *testing.T) {
 			second := api.postDisposition(dispositionBody(txn, "Refund_Processed", "99.00"))
 			if second.code != http.StatusOK || second.str("status") != "duplicate" ||
 				second.str("runId") != first.str("runId") || second.str("workflowId") != first.str("workflowId") ||
-				second.str("state") != string(remediation.StateAwaitingReview) {
+				second.str("state") != string(remediation.StateAwaitingReview) || second.str("action") != string(remediation.ActionReview) {
 				t.Fatalf("second: %d %s (first %s)", second.code, second.raw, first.raw)
 			}
 		})
@@ -105,7 +105,8 @@ func TestWebhook(t *testing.T) {
 			}
 			again := api.postDisposition(dispositionBody(txn, "Refund_Processed", "5.00"))
 			if again.code != http.StatusOK || again.str("status") != "duplicate" ||
-				again.str("runId") != first.str("runId") || again.str("state") != string(remediation.StateCompleted) {
+				again.str("runId") != first.str("runId") || again.str("state") != string(remediation.StateCompleted) ||
+				again.str("action") != string(remediation.ActionRefund) {
 				t.Fatalf("again: %d %s", again.code, again.raw)
 			}
 		})
