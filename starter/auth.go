@@ -122,23 +122,40 @@ func (s *server) authorizeWebhook(w http.ResponseWriter, r *http.Request) bool {
 	if tok, ok := presentedToken(r); ok && s.webhook.contains(tok) {
 		return true
 	}
-	s.unauthorized(w)
+	s.unauthorized(w, msgUnauthorized)
 	return false
 }
 
 // authorizeApprover answers 401 unless an approver token was presented,
-// and returns the approver's name.
+// and returns the approver's name. A webhook token is refused with a
+// message that says so, since it is the one credential a caller of the
+// finance API is likely to have mixed up; both sets are compared in full,
+// whatever the token, as everywhere else.
 func (s *server) authorizeApprover(w http.ResponseWriter, r *http.Request) (string, bool) {
-	if tok, ok := presentedToken(r); ok {
-		if name, ok := s.approvers.lookup(tok); ok {
-			return name, true
-		}
+	tok, presented := presentedToken(r)
+	if !presented {
+		s.unauthorized(w, msgUnauthorized)
+		return "", false
 	}
-	s.unauthorized(w)
+	name, isApprover := s.approvers.lookup(tok)
+	isWebhook := s.webhook.contains(tok)
+	switch {
+	case isApprover:
+		return name, true
+	case isWebhook:
+		s.unauthorized(w, msgWebhookNotApprover)
+	default:
+		s.unauthorized(w, msgUnauthorized)
+	}
 	return "", false
 }
 
-func (s *server) unauthorized(w http.ResponseWriter) {
+const (
+	msgUnauthorized       = "missing or invalid credentials"
+	msgWebhookNotApprover = "an approver token is required: this is a webhook token"
+)
+
+func (s *server) unauthorized(w http.ResponseWriter, msg string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="refundflow"`)
-	writeError(w, http.StatusUnauthorized, "missing or invalid credentials")
+	writeError(w, http.StatusUnauthorized, msg)
 }

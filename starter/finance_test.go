@@ -158,12 +158,23 @@ func TestFinanceAPI(t *testing.T) {
 	t.Run("401", func(t *testing.T) {
 		t.Parallel()
 		txn := awaitingReview(t, "auth")
-		for name, token := range map[string]string{"no token": "", "wrong token": "nope", "webhook token": webhookToken} {
-			if resp := api.decide(txn, token, map[string]any{"decision": "approve"}); resp.code != http.StatusUnauthorized {
-				t.Errorf("decision with %s: %d %s", name, resp.code, resp.raw)
-			}
-			if resp := api.status(txn, token); resp.code != http.StatusUnauthorized {
-				t.Errorf("status with %s: %d %s", name, resp.code, resp.raw)
+		// A webhook token is told apart, so the caller sees the mix-up;
+		// any other refused token gets the plain message.
+		const plain, webhook = "missing or invalid credentials", "an approver token is required: this is a webhook token"
+		for name, c := range map[string]struct{ token, message string }{
+			"no token":          {"", plain},
+			"wrong token":       {"nope", plain},
+			"webhook token":     {webhookToken, webhook},
+			"old webhook token": {webhookTokenOld, webhook},
+		} {
+			for route, resp := range map[string]response{
+				"decision": api.decide(txn, c.token, map[string]any{"decision": "approve"}),
+				"status":   api.status(txn, c.token),
+				"list":     api.list("", c.token),
+			} {
+				if resp.code != http.StatusUnauthorized || resp.str("error") != c.message || resp.header.Get("WWW-Authenticate") == "" {
+					t.Errorf("%s with %s: %d %s", route, name, resp.code, resp.raw)
+				}
 			}
 		}
 		// And the other way round: an approver token does not start anything.
