@@ -116,8 +116,14 @@ func TestListRemediations(t *testing.T) {
 	})
 
 	t.Run("closed ones carry their close time", func(t *testing.T) {
-		l := waitList(t, "state=Completed", []string{refund})
-		r := l.Remediations[0]
+		// The workflow sets Completed before its last write-back, so it
+		// may be listed Completed a moment before it closes.
+		deadline := time.Now().Add(15 * time.Second)
+		r := waitList(t, "state=Completed", []string{refund}).Remediations[0]
+		for r.CloseTime == nil && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+			r = waitList(t, "state=Completed", []string{refund}).Remediations[0]
+		}
 		if r.Action != "refund" || r.State != "Completed" || r.CloseTime == nil || r.CloseTime.Before(r.StartTime) {
 			t.Errorf("item %+v", r)
 		}
