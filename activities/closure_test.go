@@ -216,8 +216,9 @@ func TestClosedOutcomeFitsAndCarriesNoCardData(t *testing.T) {
 		t.Fatal(err)
 	}
 	desc, _ := g.workitem("wi-1")["description"].(string)
-	if n := len([]rune(desc)); n > maxDescription {
-		t.Errorf("description is %d runes, Genesys takes %d", n, maxDescription)
+	// Genesys took the 680 runes it holds; the close writes no more.
+	if n := len([]rune(desc)); n > 680 {
+		t.Errorf("description is %d runes, longer than the 680 Genesys took", n)
 	}
 	if strings.Contains(desc, "4111 1111 1111 1111") {
 		t.Errorf("card number in the description: %q", desc)
@@ -332,5 +333,19 @@ func TestCloseWorkitemLooksAgainAfterTheStatusIsRefused(t *testing.T) {
 	}
 	if n := g.count(http.MethodGet, statusesPath); n != 2 {
 		t.Errorf("statuses read %d times, want twice (once more after the refusal)", n)
+	}
+}
+
+// A description someone lengthened in Genesys past our limit (Genesys took
+// it, so it fits the org's) is not cut back to 512 by the next reminder.
+func TestWithReminderKeepsALongerDescriptionGenesysTook(t *testing.T) {
+	t.Parallel()
+	notes := "Review\nFinance notes: " + strings.Repeat("checked with the bank; ", 60)
+	got := withReminder(notes+"\nReminder #3: still waiting", "Reminder #4: still waiting")
+	if want := notes + "\nReminder #4: still waiting"; got != want {
+		t.Errorf("reminder cut the notes: %d runes, want %d", len([]rune(got)), len([]rune(want)))
+	}
+	if short := withReminder("Review", "Reminder #1: still waiting"); short != "Review\nReminder #1: still waiting" {
+		t.Errorf("short description = %q", short)
 	}
 }

@@ -26,7 +26,10 @@ const (
 	// by one, to a fixed value per reminder so a retried reminder does not
 	// raise it twice. Genesys routes higher values first.
 	workitemPriority = 10
-	// maxDescription is Genesys' limit on a workitem description.
+	// maxDescription is Genesys' limit on a workitem description as its
+	// older SDKs document it (newer ones say 4096): what we write fits
+	// either. A description someone made longer in Genesys is never cut
+	// below its length (see withReminder).
 	maxDescription = 512
 	// reminderPrefix starts the line a reminder writes into the description;
 	// the next reminder replaces it.
@@ -354,7 +357,11 @@ func withReminder(description, line string) string {
 		kept = kept[:len(kept)-1]
 	}
 	body := []rune(strings.Join(kept, "\n"))
-	if room := maxDescription - len([]rune(line)) - 1; len(body) > room {
+	// Genesys took the description as it is, so its length fits whatever
+	// this org's limit is: a finance note that made it longer than ours is
+	// kept, and only what the new line needs is cut from its end.
+	limit := max(maxDescription, len([]rune(description)))
+	if room := limit - len([]rune(line)) - 1; len(body) > room {
 		body = body[:max(room, 0)]
 	}
 	if len(body) == 0 {
