@@ -137,10 +137,13 @@ func joinStates(states []remediation.State) string {
 
 // remediationsQuery selects this starter's remediations (its namespace is
 // the client's; its task queue and the workflow type are named here), in
-// one state or all.
+// one state or all. A review that continued as new leaves its earlier runs
+// behind with the state they ended in: only the latest run of each
+// remediation is listed.
 func remediationsQuery(taskQueue string, state remediation.State) string {
 	q := "WorkflowType = " + quoteQueryValue(remediation.WorkflowType) +
-		" AND TaskQueue = " + quoteQueryValue(taskQueue)
+		" AND TaskQueue = " + quoteQueryValue(taskQueue) +
+		" AND ExecutionStatus != 'ContinuedAsNew'"
 	if state != "" {
 		q += " AND " + remediation.AttrState + " = " + quoteQueryValue(string(state))
 	}

@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
 	"github.com/refundflow/refundflow/internal/remediation"
 )
 
@@ -197,6 +201,49 @@ func TestListRemediations(t *testing.T) {
 			if resp.code != http.StatusBadRequest || !slices.Equal(resp.fields(), []string{field}) || resp.str("error") == "" {
 				t.Errorf("%s: %d %s", query, resp.code, resp.raw)
 			}
+		}
+	})
+
+	t.Run("a review that continued as new is listed once", func(t *testing.T) {
+		// A stand-in for the workflow on a queue of its own: its first run
+		// continues as new at once, the next waits, both in AwaitingReview.
+		const canQueue = "list-continued-queue"
+		w := worker.New(env.Client, canQueue, worker.Options{})
+		w.RegisterWorkflowWithOptions(func(ctx workflow.Context, d remediation.Disposition, next *int) error {
+			if next == nil {
+				one := 1
+				return workflow.NewContinueAsNewError(ctx, remediation.WorkflowType, d, &one)
+			}
+			workflow.GetSignalChannel(ctx, "never").Receive(ctx, nil)
+			return nil
+		}, workflow.RegisterOptions{Name: remediation.WorkflowType})
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		continued := newAPIServer(t, env.HostPort, canQueue, 5*time.Second)
+		txn := start(t, continued, "list-continued", "Escalation_Sent")
+		// Wait until visibility holds both runs.
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			n, err := env.Client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+				Query: "WorkflowId = '" + remediation.WorkflowID(txn) + "'"})
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.GetCount() == 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("visibility holds %d runs of %s, want 2", n.GetCount(), txn)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		l := decodeList(t, continued.list("state=AwaitingReview", aliceToken))
+		if len(l.Remediations) != 1 || l.Remediations[0].TransactionID != txn || l.Remediations[0].CloseTime != nil {
+			t.Errorf("review queue = %+v, want the running run of %s once", l.Remediations, txn)
 		}
 	})
 
