@@ -46,17 +46,25 @@ func (s *server) handleDecision(w http.ResponseWriter, r *http.Request) {
 		s.statusFailed(w, r, res, err)
 		return
 	}
-	if sentBefore(res.status, req, approverName) {
-		// The same request again (its answer lost on the way back, say):
-		// the workflow already holds it, so it gets the answer it got the
-		// first time, even after it ended the review. Nothing is sent.
+	recorded, sent := recordedDecision(res.status, req, approverName)
+	if res.closed || res.status.State != remediation.StateAwaitingReview {
+		// The contract's 409, even for the same request again after it
+		// ended the review; the body then shows it was recorded, and how,
+		// so a client retrying a lost answer knows its decision counted.
+		body := conflictBody{Error: "the remediation is not awaiting review", State: string(res.status.State)}
+		if sent {
+			body.Recorded = &recorded
+		}
+		writeJSON(w, http.StatusConflict, body)
+		return
+	}
+	if sent {
+		// The same request again while the review still waits (its answer
+		// lost on the way back, say): the workflow already holds it, so it
+		// gets the first answer and is not sent again.
 		s.logger.InfoContext(r.Context(), "decision already received; not sent again", "transactionId", txn,
 			"decisionId", req.DecisionID, "approver", approverName)
 		writeJSON(w, http.StatusAccepted, sentResponse{Status: "sent", DecisionID: req.DecisionID})
-		return
-	}
-	if res.closed || res.status.State != remediation.StateAwaitingReview {
-		writeJSON(w, http.StatusConflict, errorBody{Error: "the remediation is not awaiting review", State: string(res.status.State)})
 		return
 	}
 	if req.RefundAmount != "" {
@@ -93,20 +101,31 @@ func (s *server) handleDecision(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, sentResponse{Status: "sent", DecisionID: decision.DecisionID})
 }
 
-// sentBefore reports whether the workflow already recorded this request:
-// the caller's decisionId with the same approver, decision and amount.
-// A decisionId reused for something else is not a retry; it goes the usual
-// way (409 once the review is over; the workflow records a duplicate).
-func sentBefore(st remediation.Status, req request.Decision, approver string) bool {
+// conflictBody is the 409: why the remediation cannot take the decision,
+// and the record of this very request when the workflow already holds it.
+type conflictBody struct {
+	Error    string                      `json:"error"`
+	State    string                      `json:"state,omitempty"`
+	Recorded *remediation.DecisionRecord `json:"recorded,omitempty"`
+}
+
+// recordedDecision finds this request among the decisions the workflow
+// recorded: the caller's decisionId with the same approver, decision and
+// amount (the newest such record: a refused try may have been corrected
+// and sent again under the same ID). A decisionId reused for something
+// else is no retry and is not found.
+func recordedDecision(st remediation.Status, req request.Decision, approver string) (remediation.DecisionRecord, bool) {
 	if req.DecisionID == "" {
-		return false
+		return remediation.DecisionRecord{}, false
 	}
-	for _, rec := range st.Decisions {
-		if rec.DecisionID == req.DecisionID {
-			return rec.Approver == approver && rec.Decision.Decision == req.Decision && rec.RefundAmount == req.RefundAmount
+	for i := len(st.Decisions) - 1; i >= 0; i-- {
+		rec := st.Decisions[i]
+		if rec.DecisionID == req.DecisionID && rec.Approver == approver &&
+			rec.Decision.Decision == req.Decision && rec.RefundAmount == req.RefundAmount {
+			return rec, true
 		}
 	}
-	return false
+	return remediation.DecisionRecord{}, false
 }
 
 // newDecisionID is a random (version 4) UUID, so a decision without an ID

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,10 +75,11 @@ func TestFinanceAPI(t *testing.T) {
 		if st.Decisions[0].Approver != "bob" || st.Decisions[0].Decision.Decision != remediation.DecisionReject {
 			t.Errorf("recorded %+v", st.Decisions)
 		}
-		// The same request again, after it ended the review: the first
-		// answer, and nothing new sent.
+		// The same request again, after it ended the review: the
+		// contract's 409, which shows the decision was recorded.
 		again := api.decide(txn, bobToken, map[string]any{"decisionId": "ops-ticket-77", "decision": "reject", "note": "duplicate claim"})
-		if again.code != http.StatusAccepted || again.str("status") != "sent" || again.str("decisionId") != "ops-ticket-77" {
+		rec, _ := again.body["recorded"].(map[string]any)
+		if again.code != http.StatusConflict || again.str("state") != "Rejected" || rec["decisionId"] != "ops-ticket-77" || rec["outcome"] != remediation.OutcomeApplied {
 			t.Errorf("retried decision: %d %s", again.code, again.raw)
 		}
 		// The same decisionId for something else is no retry.
@@ -88,12 +90,49 @@ func TestFinanceAPI(t *testing.T) {
 			"another approver": {aliceToken, map[string]any{"decisionId": "ops-ticket-77", "decision": "reject"}},
 			"another decision": {bobToken, map[string]any{"decisionId": "ops-ticket-77", "decision": "resolved"}},
 		} {
-			if resp := api.decide(txn, retry.token, retry.body); resp.code != http.StatusConflict {
+			if resp := api.decide(txn, retry.token, retry.body); resp.code != http.StatusConflict || resp.body["recorded"] != nil {
 				t.Errorf("%s with a used decisionId: %d %s", name, resp.code, resp.raw)
 			}
 		}
 		if st := api.status(txn, aliceToken); len(st.body["decisions"].([]any)) != 1 {
 			t.Errorf("decisions after the retries: %s", st.raw)
+		}
+	})
+
+	t.Run("a retry while the review waits: 202, not sent again", func(t *testing.T) {
+		t.Parallel()
+		// alice took the call, so her approval is refused (four eyes) and
+		// the review goes on waiting.
+		txn := txnID("retry-waiting")
+		body := dispositionBody(txn, "Escalation_Sent", "20.00")
+		body["agentId"] = "alice"
+		if resp := api.postDisposition(body); resp.code != http.StatusAccepted {
+			t.Fatalf("start: %d %s", resp.code, resp.raw)
+		}
+		api.waitStatus(txn, func(s remediation.Status) bool {
+			return s.State == remediation.StateAwaitingReview && s.WorkitemID != ""
+		})
+		decision := map[string]any{"decisionId": "d-own", "decision": "approve"}
+		if resp := api.decide(txn, aliceToken, decision); resp.code != http.StatusAccepted {
+			t.Fatalf("first: %d %s", resp.code, resp.raw)
+		}
+		api.waitStatus(txn, func(s remediation.Status) bool { return len(s.Decisions) == 1 })
+		again := api.decide(txn, aliceToken, decision)
+		if again.code != http.StatusAccepted || again.str("decisionId") != "d-own" {
+			t.Errorf("retry: %d %s", again.code, again.raw)
+		}
+		// A decision sent after the retry is recorded after it: had the
+		// retry been sent, its record would come first.
+		if resp := api.decide(txn, bobToken, map[string]any{"decisionId": "d-bob", "decision": "reject"}); resp.code != http.StatusAccepted {
+			t.Fatalf("bob: %d %s", resp.code, resp.raw)
+		}
+		st := api.waitStatus(txn, func(s remediation.Status) bool { return s.State == remediation.StateRejected })
+		var ids []string
+		for _, d := range st.Decisions {
+			ids = append(ids, d.DecisionID+":"+d.Outcome)
+		}
+		if want := []string{"d-own:" + remediation.OutcomeRefused, "d-bob:" + remediation.OutcomeApplied}; !slices.Equal(ids, want) {
+			t.Errorf("decisions %v, want %v", ids, want)
 		}
 	})
 

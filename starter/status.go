@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/refundflow/refundflow/internal/codec"
 	"github.com/refundflow/refundflow/internal/pci"
@@ -150,12 +152,24 @@ func (s *server) noteRetry(ctx context.Context, workflowID string, st *remediati
 		return
 	}
 	for _, pending := range resp.GetPendingActivities() {
-		if pending.GetLastFailure() == nil {
+		name := pending.GetActivityType().GetName()
+		// Only the gateway call: a reminder whose cancel is not yet heard
+		// may be pending beside an approval's submission.
+		if pending.GetLastFailure() == nil || (name != "SubmitRefund" && name != "SubmitChargeback") {
 			continue
 		}
 		cause := codec.FailureConverter(s.codecKeys).FailureToError(pending.GetLastFailure())
-		st.LastError = fmt.Sprintf("%s is being retried after %d failed tries; the last: %s",
-			pending.GetActivityType().GetName(), pending.GetAttempt()-1, cause)
+		msg := cause.Error()
+		var appErr *temporal.ApplicationError
+		if errors.As(cause, &appErr) {
+			msg = appErr.Message() + " (" + appErr.Type() + ")"
+		}
+		tries := "tries"
+		if pending.GetAttempt()-1 == 1 {
+			tries = "try"
+		}
+		st.LastError = fmt.Sprintf("%s is being retried after %d failed %s; the last: %s",
+			name, pending.GetAttempt()-1, tries, truncate(strings.Join(strings.Fields(msg), " "), 300))
 		return
 	}
 }
