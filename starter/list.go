@@ -80,7 +80,7 @@ func parseListRequest(w http.ResponseWriter, r *http.Request, taskQueue string) 
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxListLimit {
+		if err != nil || n < 1 || n > maxListLimit || v[0] < '0' || v[0] > '9' {
 			writeBadRequest(w, "limit must be a whole number from 1 to "+strconv.Itoa(maxListLimit), []string{"limit"})
 			return req, false
 		}
