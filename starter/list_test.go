@@ -187,7 +187,7 @@ func TestListRemediations(t *testing.T) {
 			"limit=0":                    "limit",
 			"limit=201":                  "limit",
 			"limit=ten":                  "limit",
-			"limit=+5":                   "limit",
+			"limit=%2B5":                 "limit",
 			"pageToken=not*base64":       "pageToken",
 			"pageToken=Z2FyYmFnZQ":       "pageToken", // "garbage": base64, but no token of ours
 			"pageToken=":                 "",          // empty: the first page
