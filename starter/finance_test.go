@@ -162,12 +162,27 @@ func TestFinanceAPI(t *testing.T) {
 		if resp := api.postDisposition(dispositionBody(txn, "Refund_Processed", "3.00")); resp.code != http.StatusAccepted {
 			t.Fatalf("start: %d %s", resp.code, resp.raw)
 		}
-		st := api.waitStatus(txn, func(s remediation.Status) bool { return s.LastError != "" })
-		if st.State != remediation.StateSubmitting || !strings.Contains(st.LastError, "SubmitRefund is being retried after ") ||
-			!strings.Contains(st.LastError, "gateway answered 503 Service Unavailable") {
-			t.Errorf("status while retrying: %+v", st)
+		// The status query's own fields stay as the workflow answers them;
+		// the retries are beside them.
+		deadline := time.Now().Add(15 * time.Second)
+		var during response
+		for {
+			during = api.status(txn, aliceToken)
+			if _, ok := during.body["retrying"]; ok || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		st = api.waitStatus(txn, func(s remediation.Status) bool { return s.State == remediation.StateCompleted })
+		retrying, _ := during.body["retrying"].(map[string]any)
+		if during.str("state") != "Submitting" || during.str("lastError") != "" || retrying["activity"] != "SubmitRefund" ||
+			retrying["failedTries"] == nil || retrying["failedTries"].(float64) < 1 ||
+			retrying["lastFailure"] != "gateway answered 503 Service Unavailable (GatewayUnavailable)" {
+			t.Errorf("status while retrying: %s", during.raw)
+		}
+		st := api.waitStatus(txn, func(s remediation.Status) bool { return s.State == remediation.StateCompleted })
+		if done := api.status(txn, aliceToken); done.body["retrying"] != nil {
+			t.Errorf("completed, still retrying: %s", done.raw)
+		}
 		if st.LastError != "" || st.Attempts != 1 {
 			t.Errorf("completed after the outage: lastError %q, attempts %d", st.LastError, st.Attempts)
 		}

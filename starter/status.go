@@ -109,11 +109,26 @@ func (s *server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if res.status.Decisions == nil {
 		res.status.Decisions = []remediation.DecisionRecord{}
 	}
+	answer := statusAnswer{Status: res.status}
 	if !res.closed && res.status.State == remediation.StateSubmitting {
-		s.noteRetry(r.Context(), remediation.WorkflowID(txn), &res.status)
+		answer.Retrying = s.retrying(r.Context(), remediation.WorkflowID(txn))
 	}
 	w.Header().Set("X-Refundflow-Status-Source", res.source)
-	writeJSON(w, http.StatusOK, res.status)
+	writeJSON(w, http.StatusOK, answer)
+}
+
+// statusAnswer is the status query's answer as it is, and, while the gateway
+// call is being retried, what is happening to it.
+type statusAnswer struct {
+	remediation.Status
+	Retrying *retryingCall `json:"retrying,omitempty"`
+}
+
+// retryingCall is a submission between its retries.
+type retryingCall struct {
+	Activity    string `json:"activity"`
+	FailedTries int32  `json:"failedTries"`
+	LastFailure string `json:"lastFailure"`
 }
 
 // statusFailed answers a lookup that found no status: 404 for an unknown
@@ -135,21 +150,21 @@ func (s *server) statusFailed(w http.ResponseWriter, r *http.Request, res status
 	}
 }
 
-// noteRetry puts a submission's retries into lastError while they go on.
-// The workflow hears of a failure only when the retries are over (minutes,
-// with the default retry window), so its own status says nothing in the
-// meantime; finance ops asking why a refund is not done yet get the attempt
-// and the gateway's last answer from the pending activity instead, without
+// retrying reads a submission's retries while they go on. The workflow
+// hears of a failure only when the retries are over (minutes, with the
+// default retry window), so its status says nothing in the meantime;
+// finance ops asking why a refund is not done yet get the failed tries and
+// the gateway's last answer from the pending activity instead, without
 // opening the Temporal UI. The message is decoded with the codec keys, as
-// the workflow's own failures are. Best effort: the status is answered
-// without it if Temporal does not describe the workflow in time.
-func (s *server) noteRetry(ctx context.Context, workflowID string, st *remediation.Status) {
+// the workflow's own failures are. Best effort: nil when there is no failed
+// try yet, or Temporal does not describe the workflow in time.
+func (s *server) retrying(ctx context.Context, workflowID string) *retryingCall {
 	ctx, cancel := context.WithTimeout(ctx, s.queryTimeout)
 	defer cancel()
 	resp, err := s.temporal.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {
 		s.logger.DebugContext(ctx, "no pending-activity details for the status", "error", err)
-		return
+		return nil
 	}
 	for _, pending := range resp.GetPendingActivities() {
 		name := pending.GetActivityType().GetName()
@@ -164,12 +179,8 @@ func (s *server) noteRetry(ctx context.Context, workflowID string, st *remediati
 		if errors.As(cause, &appErr) {
 			msg = appErr.Message() + " (" + appErr.Type() + ")"
 		}
-		tries := "tries"
-		if pending.GetAttempt()-1 == 1 {
-			tries = "try"
-		}
-		st.LastError = fmt.Sprintf("%s is being retried after %d failed %s; the last: %s",
-			name, pending.GetAttempt()-1, tries, truncate(strings.Join(strings.Fields(msg), " "), 300))
-		return
+		return &retryingCall{Activity: name, FailedTries: pending.GetAttempt() - 1,
+			LastFailure: truncate(strings.Join(strings.Fields(msg), " "), 300)}
 	}
+	return nil
 }
