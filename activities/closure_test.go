@@ -349,3 +349,38 @@ func TestWithReminderKeepsALongerDescriptionGenesysTook(t *testing.T) {
 		t.Errorf("short description = %q", short)
 	}
 }
+
+// A workitem a reminder opens (the escalation never got through) holds a
+// description we compose: it keeps to our 512 runes, however long the
+// transaction ID and the reason; a short one read back keeps to 512 too.
+func TestDescriptionsWeComposeKeepTo512(t *testing.T) {
+	t.Parallel()
+	g := newFakeGenesys(t)
+	c, _ := g.client(g.config())
+	txn := strings.Repeat("T", 128)
+	r := Reminder{TransactionID: txn, WorkflowID: "remediation-" + txn, Reason: strings.Repeat("the gateway failed again ", 20), Count: 2, WaitingSince: "2026-11-25T06:00:00Z"}
+	if err := c.Remind(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	if g.workitemCount() != 1 {
+		t.Fatalf("%d workitems, want the one the reminder opened", g.workitemCount())
+	}
+	for _, req := range g.reqs.all() {
+		if req.method != http.MethodPost || req.path != workitemsPath {
+			continue
+		}
+		var created struct {
+			Description string `json:"description"`
+		}
+		if err := json.Unmarshal([]byte(req.body), &created); err != nil {
+			t.Fatal(err)
+		}
+		if n := len([]rune(created.Description)); n > maxDescription || !strings.HasSuffix(created.Description, "still waiting for a decision since 2026-11-25T06:00:00Z.") {
+			t.Errorf("created description: %d runes (max %d), ends %q", n, maxDescription, created.Description[max(0, len(created.Description)-60):])
+		}
+	}
+	short := strings.Repeat("r", 500)
+	if n := len([]rune(withReminder(short, "Reminder #9: "+strings.Repeat("w", 40)))); n > maxDescription {
+		t.Errorf("a 500-rune description with a reminder is %d runes, want at most %d", n, maxDescription)
+	}
+}

@@ -169,11 +169,11 @@ func (g *GenesysClient) remindWorkitem(ctx context.Context, op string, r Reminde
 			return err
 		}
 		if existing == nil {
-			_, err := g.createWorkitem(ctx, op, r.TransactionID, withReminder(reminderDescription(r), line))
+			_, err := g.createWorkitem(ctx, op, r.TransactionID, withLastLine(reminderDescription(r), line, maxDescription))
 			return err
 		}
 		if existing.StatusCategory == closedCategory {
-			g.logger.Info("review workitem already closed; no reminder", "op", op, "workitemId", existing.ID)
+			g.logger.Warn("review workitem already closed while the review waits; no reminder on it", "op", op, "workitemId", existing.ID)
 			return nil
 		}
 		id, current = existing.ID, existing.Description
@@ -189,7 +189,7 @@ func (g *GenesysClient) remindWorkitem(ctx context.Context, op string, r Reminde
 			// still on its way, or someone closed it in Genesys): a nudge
 			// now would overwrite the outcome line and lift a closed item
 			// back up the queue.
-			g.logger.Info("review workitem already closed; no reminder", "op", op, "workitemId", id)
+			g.logger.Warn("review workitem already closed; no reminder on it", "op", op, "workitemId", id)
 			return nil
 		}
 		current = w.Description
@@ -345,6 +345,15 @@ func reminderEmail(r Reminder, line string) string {
 // line a closed review ends with (closedPrefix) is replaced the same way,
 // so a retried close writes it once and it takes the reminder's place.
 func withReminder(description, line string) string {
+	// Genesys took the description as it is, so its length fits whatever
+	// this org's limit is: a finance note that made it longer than ours is
+	// kept, and only what the new line needs is cut from its end.
+	return withLastLine(description, line, max(maxDescription, len([]rune(description))))
+}
+
+// withLastLine is withReminder for a description of at most limit runes: a
+// description we compose ourselves (a new workitem) keeps to ours.
+func withLastLine(description, line string, limit int) string {
 	kept := strings.Split(description, "\n")
 	// A reminder line never replaces the outcome line; the outcome line
 	// replaces the last reminder (and itself, on a retry).
@@ -357,10 +366,6 @@ func withReminder(description, line string) string {
 		kept = kept[:len(kept)-1]
 	}
 	body := []rune(strings.Join(kept, "\n"))
-	// Genesys took the description as it is, so its length fits whatever
-	// this org's limit is: a finance note that made it longer than ours is
-	// kept, and only what the new line needs is cut from its end.
-	limit := max(maxDescription, len([]rune(description)))
 	if room := limit - len([]rune(line)) - 1; len(body) > room {
 		body = body[:max(room, 0)]
 	}

@@ -111,21 +111,32 @@ type conflictBody struct {
 
 // recordedDecision finds this request among the decisions the workflow
 // recorded: the caller's decisionId with the same approver, decision and
-// amount (the newest such record: a refused try may have been corrected
-// and sent again under the same ID). A decisionId reused for something
-// else is no retry and is not found.
+// amount. The applied record wins (two copies sent close together are
+// recorded applied, then duplicate: the client must hear it counted);
+// otherwise the newest (a refused try may have been sent again). A
+// decisionId reused for something else is no retry and is not found.
 func recordedDecision(st remediation.Status, req request.Decision, approver string) (remediation.DecisionRecord, bool) {
 	if req.DecisionID == "" {
 		return remediation.DecisionRecord{}, false
 	}
+	var found *remediation.DecisionRecord
 	for i := len(st.Decisions) - 1; i >= 0; i-- {
 		rec := st.Decisions[i]
-		if rec.DecisionID == req.DecisionID && rec.Approver == approver &&
-			rec.Decision.Decision == req.Decision && rec.RefundAmount == req.RefundAmount {
+		if rec.DecisionID != req.DecisionID || rec.Approver != approver ||
+			rec.Decision.Decision != req.Decision || rec.RefundAmount != req.RefundAmount {
+			continue
+		}
+		if rec.Outcome == remediation.OutcomeApplied {
 			return rec, true
 		}
+		if found == nil {
+			found = &st.Decisions[i]
+		}
 	}
-	return remediation.DecisionRecord{}, false
+	if found == nil {
+		return remediation.DecisionRecord{}, false
+	}
+	return *found, true
 }
 
 // newDecisionID is a random (version 4) UUID, so a decision without an ID
