@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/refundflow/refundflow/internal/remediation"
 )
 
 // TestChaosShortRun is the chaos run CI makes on every change: the same
@@ -171,4 +173,27 @@ type logWriter struct{ t *testing.T }
 func (w logWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// A review's one workitem is closed once the review has ended, and open
+// while it waits.
+func TestCheckReviewWantsTheWorkitemClosedWithTheReview(t *testing.T) {
+	plan := &txnPlan{ID: "T1", Class: classEscalation}
+	for _, c := range []struct {
+		state      remediation.State
+		closed     int
+		violations int
+	}{
+		{remediation.StateCompleted, 1, 0},
+		{remediation.StateRejected, 1, 0},
+		{remediation.StateResolvedManually, 0, 1},
+		{remediation.StateAwaitingReview, 0, 0},
+		{remediation.StateAwaitingReview, 1, 1},
+	} {
+		v := &verdict{}
+		checkReview(v, plan, remediation.Status{State: c.state}, &money{Workitems: 1, WorkitemsClosed: c.closed}, true)
+		if len(v.violations) != c.violations || v.closed != c.closed {
+			t.Errorf("%s with %d closed: violations %q, closed %d", c.state, c.closed, v.violations, v.closed)
+		}
+	}
 }

@@ -43,8 +43,9 @@ type submission struct {
 }
 
 type workitem struct {
-	ID          string `json:"id"`
-	ExternalTag string `json:"externalTag"`
+	ID             string `json:"id"`
+	ExternalTag    string `json:"externalTag"`
+	StatusCategory string `json:"statusCategory"`
 }
 
 type attributeWrite struct {
@@ -59,6 +60,8 @@ type money struct {
 	Kinds      []string
 	References []string
 	Workitems  int
+	// WorkitemsClosed counts those in a Closed status.
+	WorkitemsClosed int
 	// LastRefundStatus is what Genesys was last told.
 	LastRefundStatus string
 }
@@ -106,7 +109,11 @@ func (l *ledger) byTransaction() map[string]*money {
 		}
 	}
 	for _, wi := range l.Workitems {
-		get(wi.ExternalTag).Workitems++
+		m := get(wi.ExternalTag)
+		m.Workitems++
+		if wi.StatusCategory == "Closed" {
+			m.WorkitemsClosed++
+		}
 	}
 	var lastAt = map[string]time.Time{}
 	for _, aw := range l.AttributeWrites {

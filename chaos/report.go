@@ -55,6 +55,7 @@ type Report struct {
 		Lost               int            `json:"lost"`
 		Reviews            int            `json:"reviews"`
 		Workitems          int            `json:"workitems"`
+		WorkitemsClosed    int            `json:"workitemsClosed"`
 	} `json:"outcomes"`
 	Decisions struct {
 		Sent        int            `json:"sent"`
@@ -178,7 +179,7 @@ func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
 			o.IdempotentReplays += s.Replays
 		}
 	}
-	o.DoubleRefunds, o.Lost, o.Reviews, o.Workitems = len(v.doubles), len(v.lost), v.reviews, v.workitems
+	o.DoubleRefunds, o.Lost, o.Reviews, o.Workitems, o.WorkitemsClosed = len(v.doubles), len(v.lost), v.reviews, v.workitems, v.closed
 
 	dc := &rep.Decisions
 	dc.ByKind, dc.Answers = map[string]int{}, map[string]int{}
@@ -266,7 +267,7 @@ func (rep *Report) Print(w io.Writer) {
 	row("  gateway requests", "%d, of them idempotent replays %d", o.GatewayRequests, o.IdempotentReplays)
 	row("double refunds", "%d", o.DoubleRefunds)
 	row("lost", "%d", o.Lost)
-	row("reviews", "%d (workitems %d)", o.Reviews, o.Workitems)
+	row("reviews", "%d (workitems %d, closed with their review %d)", o.Reviews, o.Workitems, o.WorkitemsClosed)
 	dc := rep.Decisions
 	row("decisions", "%d sent (%s; repeated decisionIds %d, four-eyes attempts %d, stale %d); answers %s; left waiting %d",
 		dc.Sent, counts(dc.ByKind), dc.RepeatedIDs, dc.FourEyes, dc.Stale, counts(dc.Answers), dc.LeftWaiting)

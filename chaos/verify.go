@@ -25,6 +25,7 @@ type verdict struct {
 	states     map[remediation.State]int
 	reviews    int
 	workitems  int
+	closed     int
 	toComplete []time.Duration
 	toReview   []time.Duration
 	// toApply is from the finance API's 202 to the workflow taking the
@@ -261,14 +262,22 @@ func checkMoney(v *verdict, txn string, st remediation.Status, m *money) {
 }
 
 // checkReview: every transaction that was ever in review has exactly one
-// workitem; no other has any. Escalations and unusable amounts always go
-// to review.
+// workitem, closed once the review has ended and open while it waits; no
+// other has any. Escalations and unusable amounts always go to review.
 func checkReview(v *verdict, t *txnPlan, st remediation.Status, m *money, reviewed bool) {
 	if reviewed {
 		v.reviews++
 		if m.Workitems != 1 {
 			v.fail(t.ID, "was in review and has %d workitems, want exactly one", m.Workitems)
 		}
+		waiting := st.State == remediation.StateAwaitingReview
+		switch {
+		case waiting && m.WorkitemsClosed > 0:
+			v.fail(t.ID, "still awaits review, yet its workitem is closed")
+		case !waiting && m.WorkitemsClosed != m.Workitems:
+			v.fail(t.ID, "review ended (%s), yet %d of its %d workitems are not closed", st.State, m.Workitems-m.WorkitemsClosed, m.Workitems)
+		}
+		v.closed += m.WorkitemsClosed
 	} else if m.Workitems != 0 {
 		v.fail(t.ID, "was never in review, yet has %d workitems", m.Workitems)
 	}
