@@ -206,60 +206,45 @@ func wantLookedUp(t *testing.T, f *fakeStripe) {
 }
 
 // Only a request that can move money makes a failure "outcome unknown": a
-// refund lookup cut off after it was sent refunded nothing, so the review
-// must not tell finance to check the gateway first.
+// refund lookup cut off after it was sent, before its answer or in the
+// middle of its body, refunded nothing, so the review must not tell finance
+// to check the gateway first.
 func TestStripeLookupCutOffIsNotOutcomeUnknown(t *testing.T) {
 	t.Parallel()
-	f := newFakeStripe(t, "usd", stripeAnswer(200, nil, stripeRefundOK))
-	f.mu.Lock()
-	f.listAnswer = func(w http.ResponseWriter, _ *http.Request, _ int) {
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		conn.Close()
-	}
-	f.mu.Unlock()
-	_, err := f.gw.Submit(t.Context(), stripeSubmission("pi_1"))
-	wantRetryable(t, err, ErrGatewayUnavailable, 0)
-	if !strings.Contains(err.Error(), "after the request was sent") {
-		t.Errorf("error = %q; want the lookup's cut connection", err)
-	}
-	if SubmissionOutcomeUnknown(err) {
-		t.Errorf("a cut refund lookup is marked outcome unknown: %v", err)
-	}
-	if n := len(f.posts()); n != 0 {
-		t.Errorf("%d refunds posted", n)
-	}
-}
-
-// A lookup whose answer is cut off in the middle of its body moved no money
-// either: the same as a lookup cut off before the answer.
-func TestStripeLookupCutOffMidBodyIsNotOutcomeUnknown(t *testing.T) {
-	t.Parallel()
-	f := newFakeStripe(t, "usd", stripeAnswer(200, nil, stripeRefundOK))
-	f.mu.Lock()
-	f.listAnswer = func(w http.ResponseWriter, _ *http.Request, _ int) {
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close()
-		// Promises 1000 bytes, sends a few, hangs up.
-		_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"object\":\"list\",\"data\":["))
-	}
-	f.mu.Unlock()
-	_, err := f.gw.Submit(t.Context(), stripeSubmission("pi_1"))
-	wantRetryable(t, err, ErrGatewayUnavailable, 0)
-	if !strings.Contains(err.Error(), "reading the answer to 200 OK") {
-		t.Errorf("error = %q; want the lookup's cut body", err)
-	}
-	if SubmissionOutcomeUnknown(err) {
-		t.Errorf("a lookup cut off mid-body is marked outcome unknown: %v", err)
-	}
-	if n := len(f.posts()); n != 0 {
-		t.Errorf("%d refunds posted", n)
+	for name, c := range map[string]struct {
+		// sent is what the lookup's answer gets out before the hang-up.
+		sent    string
+		wantErr string
+	}{
+		"before the answer": {"", "after the request was sent"},
+		// Promises 1000 bytes, sends a few.
+		"mid-body": {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"object\":\"list\",\"data\":[", "reading the answer to 200 OK"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeStripe(t, "usd", stripeAnswer(200, nil, stripeRefundOK))
+			f.mu.Lock()
+			f.listAnswer = func(w http.ResponseWriter, _ *http.Request, _ int) {
+				conn, _, err := w.(http.Hijacker).Hijack()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer conn.Close()
+				_, _ = conn.Write([]byte(c.sent))
+			}
+			f.mu.Unlock()
+			_, err := f.gw.Submit(t.Context(), stripeSubmission("pi_1"))
+			wantRetryable(t, err, ErrGatewayUnavailable, 0)
+			if !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("error = %q; want %q", err, c.wantErr)
+			}
+			if SubmissionOutcomeUnknown(err) {
+				t.Errorf("a cut refund lookup is marked outcome unknown: %v", err)
+			}
+			if n := len(f.posts()); n != 0 {
+				t.Errorf("%d refunds posted", n)
+			}
+		})
 	}
 }
