@@ -26,20 +26,20 @@ test: ## every check CI runs: vet, gofmt, all tests (dev server, stripe-mock), f
 
 test-prod: tools ## only the production-shape test (part of make test): PostgreSQL, the real server, 2 workers, 2 starters, a worker SIGKILLed
 	deploy/local/install.sh
-	go test -count=1 -timeout=15m -v ./deploy/prodtest
+	go test -count=1 -timeout=15m -v ./harness/prodtest
 
 demo: ## with `make dev` running: play the refund story with curl
 	@scripts/demo.sh
 
 bench: tools ## the pipeline against bare Temporal on one fresh dev server (.bench/), then the Go benchmarks of the hot paths
-	go run ./bench
+	go run ./harness/bench
 	go test -run='^$$' -bench=. -benchmem ./internal/money ./internal/pci ./internal/request ./starter
 
 prod-local: tools ## the production shape without Docker: PostgreSQL, the real Temporal server, 2 workers, 2 starters (.prod/)
 	@deploy/prod-local.sh
 
 chaos: tools ## 2000 dispositions through faults and SIGKILLs, then the money counted per transaction (.chaos/)
-	go run ./chaos
+	go run ./harness/chaos
 
 sandbox: ## run only the sandbox (gateway and Genesys stand-in) on :8090
 	go build -o bin/sandbox ./sandbox

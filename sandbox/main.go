@@ -15,7 +15,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -26,6 +25,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/refundflow/refundflow/internal/logging"
+	"github.com/refundflow/refundflow/internal/sandbox"
 )
 
 func main() {
@@ -37,7 +37,7 @@ func main() {
 
 // run reads REFUNDFLOW_* first; a flag given on the command line wins.
 func run(args []string) error {
-	var cfg Config
+	var cfg sandbox.Config
 	if err := envconfig.Process("REFUNDFLOW", &cfg); err != nil {
 		_ = envconfig.Usage("REFUNDFLOW", &cfg)
 		return err
@@ -62,7 +62,7 @@ func run(args []string) error {
 	}
 
 	logger := logging.New(os.Stderr, cfg.LogLevel, "sandbox")
-	srv, err := New(cfg, logger)
+	srv, err := sandbox.New(cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func run(args []string) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
 	if cfg.StateFile != "" {
-		go saveEvery(ctx, srv, cfg.StateFile, 2*time.Second, logger)
+		go srv.SaveEvery(ctx, cfg.StateFile, 2*time.Second, logger)
 	}
 
 	select {
@@ -117,19 +117,3 @@ func run(args []string) error {
 	return nil
 }
 
-// saveEvery writes the ledger to path when it changed, so a crash loses at
-// most the last interval.
-func saveEvery(ctx context.Context, srv *Server, path string, interval time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := srv.Save(path); err != nil {
-				logger.Error("save ledger", "path", path, "error", err)
-			}
-		}
-	}
-}

@@ -19,7 +19,7 @@ type Config struct {
 	ReviewReminder time.Duration `envconfig:"REVIEW_REMINDER" default:"4h" desc:"how often finance ops are reminded while a review waits"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 
-	// Tuning is shared with the benchmark's bare worker (see bench/).
+	// Tuning is shared with the benchmark's bare worker (see harness/bench/).
 	workeroptions.Tuning
 }
 

@@ -45,7 +45,7 @@ func lateContinueCheck(n int) string {
 // (continue-as-new), not a duration: a run is replayed against the history
 // length recorded in its workflow task events, and a different limit would
 // continue at another event than the history shows. Changing it needs a new
-// GetVersion change. The recorded history (tools/record-histories) gets its
+// GetVersion change. The recorded history (harness/record-histories) gets its
 // continue-as-new from the dev server's suggestion, which the history
 // carries, so it replays with this limit as it is.
 const reviewHistoryLimit = 2000

@@ -17,7 +17,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One per history shape of tools/record-histories (15), one more run
+	// One per history shape of harness/record-histories (15), one more run
 	// for the shape that continues as new, and one recorded with the code
 	// before continue-as-new (68b1c6a). Exact, so none goes missing.
 	if len(files) != 17 {

@@ -47,7 +47,7 @@ func ModulePath(root string) (string, error) {
 	return "", fmt.Errorf("no module line in %s/go.mod", root)
 }
 
-// ProgramVars returns the REFUNDFLOW_* variables the main package in
+// ProgramVars returns the REFUNDFLOW_* variables the program in
 // root/program reads, by name. The roots are the package's struct types with
 // envconfig tags that no other struct of the package nests: its config.
 func ProgramVars(root, program string) (map[string]Var, error) {
@@ -56,7 +56,11 @@ func ProgramVars(root, program string) (map[string]Var, error) {
 		return nil, err
 	}
 	s := &scanner{root: root, module: module, pkgs: map[string]*pkgInfo{}}
-	mainPath := module + "/" + filepath.ToSlash(program)
+	dir := program
+	if p, ok := ConfigPackages[program]; ok {
+		dir = p
+	}
+	mainPath := module + "/" + filepath.ToSlash(dir)
 	pkg, err := s.load(mainPath)
 	if err != nil {
 		return nil, err
@@ -355,3 +359,7 @@ func key(field string, tag reflect.StructTag) string {
 // Programs are the main packages whose configuration ships: the compose
 // services run them, and the README documents their variables.
 var Programs = []string{"worker", "starter", "sandbox"}
+
+// ConfigPackages names, for a program whose main package is only wiring, the
+// package that holds its config struct.
+var ConfigPackages = map[string]string{"sandbox": "internal/sandbox"}

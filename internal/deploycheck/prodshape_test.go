@@ -14,7 +14,7 @@ import (
 )
 
 // The production shape has two runners, docker-compose.yml and `make
-// prod-local` (deploy/prod-local.sh, which the test in deploy/prodtest
+// prod-local` (deploy/prod-local.sh, which the test in harness/prodtest
 // runs). These checks keep them one shape: the same Temporal files, the same
 // server version, and a config whose every required variable both provide.
 

@@ -1,4 +1,8 @@
-package main
+// Package sandbox is the outside world for tests and `make dev`: the ERP and
+// Stripe-shaped gateways with their OAuth token endpoint and the Genesys Cloud
+// calls of the contract. Its Ledger records everything it receives and is the
+// one type every harness reads it through (GET /sandbox/ledger).
+package sandbox
 
 import (
 	"crypto/rand"

@@ -9,7 +9,7 @@ import (
 
 // Config is one chaos run: how much traffic, how many crashes, and how
 // hostile the gateway is. Everything has a flag; DefaultConfig is `make
-// chaos`, ShortConfig the run `go test ./chaos` makes on every change.
+// chaos`, ShortConfig the run `go test ./harness/chaos` makes on every change.
 type Config struct {
 	// N is the number of webhook posts, duplicates included.
 	N int

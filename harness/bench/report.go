@@ -84,7 +84,7 @@ type report struct {
 func newReport(cfg config) *report {
 	return &report{
 		When: time.Now().UTC(), Environment: describeEnvironment(cfg),
-		Command: "go run ./bench " + strings.Join(os.Args[1:], " "),
+		Command: "go run ./harness/bench " + strings.Join(os.Args[1:], " "),
 		N:       cfg.n, Concurrency: cfg.concurrency, Warmup: cfg.warmup, Rounds: cfg.rounds,
 		ServerArgs: cfg.serverArgs, WorkerEnv: cfg.workerEnv, SandboxEnv: cfg.sandboxEnv,
 	}

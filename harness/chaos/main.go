@@ -7,9 +7,9 @@
 // nothing lost, no silent ending, no secret or card number in any history
 // or log.
 //
-//	go run ./chaos                 # the full run: 2000 posts, 16 clients
-//	go run ./chaos -n 200 -worker-kills 1
-//	go run ./chaos -break-idempotency   # must fail: proves the check can
+//	go run ./harness/chaos                 # the full run: 2000 posts, 16 clients
+//	go run ./harness/chaos -n 200 -worker-kills 1
+//	go run ./harness/chaos -break-idempotency   # must fail: proves the check can
 //
 // It prints a table, writes report.json into its run directory under -out,
 // and exits 1 on any violation (2 when the run could not be carried out).

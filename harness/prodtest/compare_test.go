@@ -29,7 +29,7 @@ import (
 // how fast the posts themselves were answered: when posts outpace the
 // workers, time to Completed includes the wait in the task queue.
 //
-//	go test ./deploy/prodtest -run '^$' -bench HappyPath -benchtime 1x
+//	go test ./harness/prodtest -run '^$' -bench HappyPath -benchtime 1x
 //
 // REFUNDFLOW_COMPARE_N (200) and REFUNDFLOW_COMPARE_POSTERS (8) change the
 // load. It ignores b.N: one measured pass per stack is the result.

@@ -29,7 +29,7 @@ func TestChaosShortRun(t *testing.T) {
 		t.Fatalf("the chaos run could not be carried out: %v", err)
 	}
 	if rep.Result != "PASS" {
-		t.Fatalf("%d violations; the first: %s (seed %d reproduces the plan: go run ./chaos -n %d -worker-kills %d -seed %d)",
+		t.Fatalf("%d violations; the first: %s (seed %d reproduces the plan: go run ./harness/chaos -n %d -worker-kills %d -seed %d)",
 			len(rep.Violations), rep.Violations[0], rep.Settings.Seed, cfg.N, cfg.WorkerKills, rep.Settings.Seed)
 	}
 	// A green run must also have been a hostile one: these happen with

@@ -1,8 +1,10 @@
-package main
+package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -386,4 +388,21 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// SaveEvery writes the ledger to path when it changed, so a crash loses at
+// most the last interval.
+func (s *Server) SaveEvery(ctx context.Context, path string, interval time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Save(path); err != nil {
+				logger.Error("save ledger", "path", path, "error", err)
+			}
+		}
+	}
 }
