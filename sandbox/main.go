@@ -116,4 +116,3 @@ func run(args []string) error {
 	}
 	return nil
 }
-
