@@ -9,24 +9,6 @@ import (
 	"github.com/refundflow/refundflow/internal/remediation"
 )
 
-// continueAsNewReview is the GetVersion change that lets a long review go on
-// in a new run. It is asked only when a run would continue, so a workflow
-// already in flight when it shipped continues too when it first meets the
-// limit afterwards. One whose history had already met it (its history shows
-// it waiting on past the limit) answers DefaultVersion, and the SDK keeps
-// that answer for the rest of the run; such a run asks again under a change
-// ID of its own at each later check (lateContinueCheck), and the first check
-// made live, after the deploy, continues.
-const continueAsNewReview = "continue-as-new-review"
-
-// lateContinueCheck is the change ID of the n-th check after
-// continueAsNewReview answered DefaultVersion. Old histories never asked any
-// of them, so each replays as DefaultVersion; a live one records version 1
-// (a marker event) and continues. A run meets it at most once live.
-func lateContinueCheck(n int) string {
-	return fmt.Sprintf("%s/%d", continueAsNewReview, n)
-}
-
 // reviewHistoryLimit is the history length (events) at which a review that
 // is still waiting goes on in a new run, unless Temporal suggests it first
 // (GetContinueAsNewSuggested: by default at 4,096 events or 4 MB).
@@ -50,30 +32,39 @@ func lateContinueCheck(n int) string {
 // carries, so it replays with this limit as it is.
 const reviewHistoryLimit = 2000
 
-// ContinuedReview is what a review hands to its next run when it continues
-// as new: everything the run needs to go on waiting exactly where the last
-// one was, and nothing it must do again (submit, write the failure to
-// Genesys, escalate). It is the workflow's optional second input; a start
+// ContinuedReview is everything a remediation remembers between steps, held
+// once (run.carried) and handed whole to the next run when a review
+// continues as new: everything that run needs to go on waiting exactly where
+// the last one was, and nothing it must do again (submit, write the failure
+// to Genesys, escalate). It is the workflow's optional second input; a start
 // without it (the starter's) is a new remediation.
+//
+// Its JSON is the continue-as-new input of runs already in flight: a field
+// may be added (absent decodes as zero) but not renamed or retyped. Inputs
+// written before escalated became derived (status.escalation) still carry an
+// "escalated" field; it is ignored, as it always equalled
+// status.escalation != "". An older build reading a newer input sees no
+// "escalated" and re-runs the escalation at its next reminder, which finds
+// the existing workitem (EscalateToFinance creates or finds).
 type ContinuedReview struct {
-	// Status is what the status query answered in the last run: state,
-	// attempts, errors, workitem, amount (a corrected one included) and every
-	// decision record. An applied record's decisionId is a duplicate from then
-	// on, as in the run that applied it.
+	// Status is what the status query answers: state, attempts, errors,
+	// escalation, workitem, amount (a corrected one included) and every
+	// decision record. An applied record's decisionId is a duplicate from
+	// then on, as in the run that applied it.
 	Status remediation.Status `json:"status"`
 	// RefundStatus is what Genesys was last told, so it is not told again.
-	RefundStatus string `json:"refundStatus,omitempty"`
-	// Escalated is false when no escalation has reached finance ops yet: the
-	// next reminder tries again.
-	Escalated    bool      `json:"escalated"`
+	RefundStatus string    `json:"refundStatus,omitempty"`
 	ReviewSince  time.Time `json:"reviewSince"`
 	ReviewReason string    `json:"reviewReason"`
 	// Reminders counts the reminders scheduled so far, NextReminder included.
 	Reminders int `json:"reminders"`
 	// NextReminder is when the pending reminder falls due; zero when none is
 	// pending, and the next run schedules one a full interval away.
-	NextReminder   time.Time `json:"nextReminder,omitempty"`
-	OutcomeUnknown bool      `json:"outcomeUnknown,omitempty"`
+	NextReminder time.Time `json:"nextReminder,omitempty"`
+	// OutcomeUnknown: some submission of this remediation went out and got
+	// no answer, so the gateway may have made it. Every later failure says
+	// so too: a new approval does not make the earlier call unhappen.
+	OutcomeUnknown bool `json:"outcomeUnknown,omitempty"`
 	// LeftBehind counts the decision records and write-back errors that
 	// earlier runs did not hand on (see carriedStatus): they are in those
 	// runs' histories.
@@ -125,10 +116,10 @@ func carriedStatus(s remediation.Status) (remediation.Status, int) {
 	return s, left
 }
 
-// restore takes over the review the previous run handed over.
+// restore takes over the review the previous run handed over, whole.
 func (r *run) restore(c *ContinuedReview) {
 	r.continued = true
-	r.status = c.Status
+	r.carried = *c
 	if r.status.Decisions == nil {
 		r.status.Decisions = []remediation.DecisionRecord{}
 	}
@@ -137,13 +128,6 @@ func (r *run) restore(c *ContinuedReview) {
 			r.seen[rec.DecisionID] = true
 		}
 	}
-	r.refundStatus = c.RefundStatus
-	r.escalated = c.Escalated
-	r.reviewSince = c.ReviewSince
-	r.reviewReason = c.ReviewReason
-	r.reminders = c.Reminders
-	r.outcomeUnknown = c.OutcomeUnknown
-	r.leftBehind = c.LeftBehind
 }
 
 // resumeReview goes back to waiting where the previous run was: the same
@@ -188,20 +172,10 @@ func (r *run) reviewOutgrown(ctx workflow.Context) bool {
 // about, not only its own. A search by TemporalChangeVersion for workflows
 // still on an old path is unaffected (a continued run is on the new one).
 func (r *run) continueAsNew(ctx workflow.Context) error {
-	status, left := carriedStatus(r.status)
-	c := ContinuedReview{
-		Status:         status,
-		RefundStatus:   r.refundStatus,
-		Escalated:      r.escalated,
-		ReviewSince:    r.reviewSince,
-		ReviewReason:   r.reviewReason,
-		Reminders:      r.reminders,
-		OutcomeUnknown: r.outcomeUnknown,
-		LeftBehind:     r.leftBehind + left,
-	}
-	if r.reminder != nil {
-		c.NextReminder = r.reminderDue
-	}
+	c := r.carried
+	var left int
+	c.Status, left = carriedStatus(c.Status)
+	c.LeftBehind += left
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**Awaiting finance review**: continuing in a new run to keep the history short (%d events).",
 		workflow.GetInfo(ctx).GetCurrentHistoryLength()))
 	return workflow.NewContinueAsNewError(ctx, remediation.WorkflowType, r.disposition, &c)

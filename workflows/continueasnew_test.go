@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -65,7 +66,7 @@ func (s *WorkflowSuite) TestLongReviewContinuesAsNew() {
 	s.Equal("wi-T-1001", c.Status.WorkitemID)
 	s.Equal([]string{remediation.OutcomeRefused}, decisionOutcomes(c.Status))
 	s.Equal(remediation.RefundStatusFailedReview, c.RefundStatus)
-	s.True(c.Escalated)
+	s.Equal(activities.ChannelWorkitem, c.Status.Escalation, "finance ops have it: no escalation again")
 	s.Equal(reviewStart, c.ReviewSince.UTC())
 	s.Contains(c.ReviewReason, "card expired")
 	s.False(c.OutcomeUnknown)
@@ -109,7 +110,6 @@ func continuedReview() ContinuedReview {
 			WritebackErrors: []string{"Genesys wrap-up code failed (GenesysRejected): after-call work has ended"},
 		},
 		RefundStatus: remediation.RefundStatusFailedReview,
-		Escalated:    true,
 		ReviewSince:  time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC),
 		ReviewReason: "approved by alice, but the gateway failed again: gateway refund failed (GatewayRejected): locked",
 		Reminders:    4,
@@ -189,7 +189,7 @@ func (s *WorkflowSuite) TestContinuedReviewHandsOnABoundedStatus() {
 // again at it.
 func (s *WorkflowSuite) TestContinuedReviewRetriesAnEscalationThatDidNotGetThrough() {
 	c := continuedReview()
-	c.Escalated, c.Status.WorkitemID, c.Status.Escalation = false, "", ""
+	c.Status.WorkitemID, c.Status.Escalation = "", ""
 	c.NextReminder = time.Time{}
 	s.decide(5*time.Hour, remediation.Decision{DecisionID: "d2", Decision: "reject", Approver: "bob"})
 	s.startContinued(refund(), c)
@@ -388,4 +388,36 @@ func (s *WorkflowSuite) currentDetails() string {
 	var md sdkpb.WorkflowMetadata
 	s.Require().NoError(v.Get(&md))
 	return md.GetCurrentDetails()
+}
+
+// A continue-as-new input written before escalated became derived (it
+// carried "escalated") still decodes to the same review: runs in flight
+// continue across the deploy.
+func TestContinuedReviewDecodesTheOlderInput(t *testing.T) {
+	t.Parallel()
+	old := `{"status":{"state":"AwaitingReview","action":"refund","transactionId":"T-1001","amountMinor":4999,"currency":"USD",` +
+		`"attempts":1,"escalation":"workitem","workitemId":"wi-T-1001","decisions":[]},` +
+		`"refundStatus":"Refund_Failed_Manual_Review","escalated":true,"reviewSince":"2026-11-25T10:00:00Z",` +
+		`"reviewReason":"card expired","reminders":3,"nextReminder":"2026-11-25T22:00:00Z","outcomeUnknown":true,"leftBehind":2}`
+	var c ContinuedReview
+	if err := json.Unmarshal([]byte(old), &c); err != nil {
+		t.Fatalf("decode the older input: %v", err)
+	}
+	want := ContinuedReview{
+		Status: remediation.Status{
+			State: remediation.StateAwaitingReview, Action: remediation.ActionRefund, TransactionID: "T-1001",
+			AmountMinor: 4999, Currency: "USD", Attempts: 1, Escalation: "workitem", WorkitemID: "wi-T-1001",
+			Decisions: []remediation.DecisionRecord{},
+		},
+		RefundStatus:   remediation.RefundStatusFailedReview,
+		ReviewSince:    time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC),
+		ReviewReason:   "card expired",
+		Reminders:      3,
+		NextReminder:   time.Date(2026, 11, 25, 22, 0, 0, 0, time.UTC),
+		OutcomeUnknown: true,
+		LeftBehind:     2,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("decoded\n%+v\nwant\n%+v", c, want)
+	}
 }

@@ -42,10 +42,10 @@ func (r *Remediation) RemediationWorkflow(ctx workflow.Context, d remediation.Di
 	case d.AmountError != "":
 		run.escalate(ctx, "the refund amount cannot be used: "+d.AmountError, true)
 	default:
-		if run.submit(ctx, d.Action, d.AmountMinor) {
+		if s := run.submit(ctx, d.Action, d.AmountMinor); s.accepted {
 			run.complete(ctx)
 		} else {
-			run.escalate(ctx, run.status.LastError, true)
+			run.escalate(ctx, s.failure, true)
 		}
 	}
 
@@ -66,5 +66,5 @@ func (r *Remediation) RemediationWorkflow(ctx workflow.Context, d remediation.Di
 	// Decisions that arrived with or after the one that ended it are
 	// recorded, so none is lost without a trace.
 	run.drainDecisions(ctx, "the remediation had already ended as "+string(run.status.State))
-	return run.status, nil
+	return *run.status, nil
 }

@@ -1,0 +1,49 @@
+package workflows
+
+import "fmt"
+
+// Every workflow.GetVersion change ID, in the order they shipped, with the
+// recorded histories (testdata/, replayed by TestReplayRecordedHistories)
+// that hold each path. A change that alters the commands a workflow emits
+// gets an ID here and a history of its new shape (harness/record-histories);
+// one recorded before the change keeps the old path replaying.
+const (
+	// nonBlockingReminder took RemindFinance off the decision path. Before
+	// it, a decision that arrived while a reminder was being delivered
+	// waited for it (up to Genesys' retry hour).
+	//   version 1:      decision_during_slow_reminder.json (and every review
+	//                   recorded since)
+	//   DefaultVersion: reminded_refused_duplicate_then_reject.json
+	nonBlockingReminder = "non-blocking-reminder"
+
+	// closeReviewWorkitem closes a review's workitem when the review ends.
+	// Before it, the workitem stayed open in the finance queue after the
+	// decision. Asked only when there is a workitem.
+	//   version 1:      approved_workitem_closed.json,
+	//                   rejected_workitem_closed.json,
+	//                   resolved_workitem_close_refused.json,
+	//                   decision_during_slow_reminder_workitem_closed.json
+	//   DefaultVersion: rejected_then_approved.json, review_rejected.json
+	closeReviewWorkitem = "close-workitem"
+
+	// continueAsNewReview lets a long review go on in a new run (see
+	// reviewOutgrown). It is asked only when a run would continue, so a
+	// workflow already in flight when it shipped continues too when it
+	// first meets the limit afterwards. One whose history had already met
+	// it answers DefaultVersion, and the SDK keeps that answer for the rest
+	// of the run; such a run asks again under lateContinueCheck(n).
+	//   version 1:      review_continued_as_new_then_approved.json, whose
+	//                   next run is ...then_approved.run2.json
+	//   DefaultVersion: review_past_continue_threshold_before_continue_as_new.json
+	continueAsNewReview = "continue-as-new-review"
+)
+
+// lateContinueCheck is the change ID of the n-th continue-as-new check after
+// continueAsNewReview answered DefaultVersion. Old histories never asked any
+// of them, so each replays as DefaultVersion; a live one records version 1
+// (a marker event) and continues. A run meets it at most once live.
+//
+//	DefaultVersion: review_past_continue_threshold_before_continue_as_new.json
+func lateContinueCheck(n int) string {
+	return fmt.Sprintf("%s/%d", continueAsNewReview, n)
+}
