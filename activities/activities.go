@@ -28,17 +28,13 @@ type Interactions interface {
 	SetWrapup(ctx context.Context, w FailedWrapup) error
 }
 
-// Escalator tells finance operations that a transaction needs a human.
+// Escalator tells finance operations that a transaction needs a human,
+// reminds them, and closes the review's workitem once the review has ended
+// (an escalation by email has nothing to close: CloseWorkitem is then a
+// no-op).
 type Escalator interface {
 	Escalate(ctx context.Context, e Escalation) (EscalationResult, error)
 	Remind(ctx context.Context, r Reminder) error
-}
-
-// WorkitemCloser closes a review's workitem once the review has ended. The
-// Genesys client is one; it is asked of the Escalator rather than added to
-// it, so an Escalator that cannot close workitems (a test stand-in) still
-// is one.
-type WorkitemCloser interface {
 	CloseWorkitem(ctx context.Context, c WorkitemClosure) error
 }
 
@@ -53,12 +49,10 @@ type Activities struct {
 
 // New builds the activities from the worker's config: one HTTP client per
 // remote (connections are reused across activities), the OAuth token
-// sources, and the gateway the config names. Every problem in the config is
-// reported at once, by variable name.
+// sources, and the gateway the config names. The config has passed
+// Validate: main checks it once, where it is read, and names every bad
+// variable at once (worker's loadConfig); nothing below checks it again.
 func New(gw GatewayConfig, gen GenesysConfig, logger *slog.Logger) (*Activities, error) {
-	if err := errors.Join(gw.Validate(), gen.Validate()); err != nil {
-		return nil, err
-	}
 	logger = orDiscard(logger)
 	gatewayHTTP := NewHTTPClient(gw.Timeout)
 	var gateway Gateway
@@ -164,7 +158,7 @@ func withOutcomeUnknown(err error) error {
 	details := temporal.ApplicationErrorOptions{Details: []any{SubmissionFailure{OutcomeUnknown: true}}}
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) {
-		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrGatewayUnavailable, details)
+		return temporal.NewApplicationErrorWithOptions(err.Error(), string(ErrGatewayUnavailable), details)
 	}
 	details.NonRetryable, details.NextRetryDelay, details.Category = ae.NonRetryable(), ae.NextRetryDelay(), ae.Category()
 	return temporal.NewApplicationErrorWithOptions(ae.Message(), ae.Type(), details)
@@ -200,10 +194,5 @@ func (a *Activities) RemindFinance(ctx context.Context, r Reminder) error {
 // the outcome on it, so finance queues hold only reviews still waiting.
 func (a *Activities) CloseWorkitem(ctx context.Context, c WorkitemClosure) error {
 	defer heartbeatWhileRunning(ctx)()
-	closer, ok := a.Finance.(WorkitemCloser)
-	if !ok {
-		orDiscard(a.Logger).Warn("the escalator cannot close workitems; workitem left open", "workitemId", c.WorkitemID, "transactionId", c.TransactionID)
-		return nil
-	}
-	return closer.CloseWorkitem(ctx, c)
+	return a.Finance.CloseWorkitem(ctx, c)
 }

@@ -68,7 +68,7 @@ func TestActivitiesAsTheWorkflowSeesThem(t *testing.T) {
 
 	_, err = env.ExecuteActivity(a.SubmitRefund, refundSubmission())
 	ae := asApplicationError(t, err)
-	if ae.Type() != ErrGatewayUnavailable || ae.NonRetryable() || ae.NextRetryDelay() != 42*time.Second {
+	if ae.Type() != string(ErrGatewayUnavailable) || ae.NonRetryable() || ae.NextRetryDelay() != 42*time.Second {
 		t.Errorf("429 reaches the workflow as %s nonRetryable=%v delay=%s", ae.Type(), ae.NonRetryable(), ae.NextRetryDelay())
 	}
 
@@ -76,13 +76,13 @@ func TestActivitiesAsTheWorkflowSeesThem(t *testing.T) {
 	cb.Action, cb.IdempotencyKey = remediation.ActionChargeback, "T1:chargeback"
 	_, err = env.ExecuteActivity(a.SubmitChargeback, cb)
 	ae = asApplicationError(t, err)
-	if ae.Type() != ErrGatewayRejected || !ae.NonRetryable() {
+	if ae.Type() != string(ErrGatewayRejected) || !ae.NonRetryable() {
 		t.Errorf("422 reaches the workflow as %s nonRetryable=%v", ae.Type(), ae.NonRetryable())
 	}
 
 	// The wrong activity for the action is refused before any call.
 	_, err = env.ExecuteActivity(a.SubmitChargeback, refundSubmission())
-	if ae := asApplicationError(t, err); ae.Type() != ErrInvalidRequest || !ae.NonRetryable() {
+	if ae := asApplicationError(t, err); ae.Type() != string(ErrInvalidRequest) || !ae.NonRetryable() {
 		t.Errorf("mismatched action: %v", err)
 	}
 
@@ -111,7 +111,7 @@ func TestStripeChargebackAsTheWorkflowSeesIt(t *testing.T) {
 	s.Action = remediation.ActionChargeback
 	_, err := env.ExecuteActivity(a.SubmitChargeback, s)
 	ae := asApplicationError(t, err)
-	if ae.Type() != ErrConfiguration || !ae.NonRetryable() || !strings.Contains(ae.Error(), "finance review") {
+	if ae.Type() != string(ErrConfiguration) || !ae.NonRetryable() || !strings.Contains(ae.Error(), "finance review") {
 		t.Errorf("Stripe chargeback reaches the workflow as %s nonRetryable=%v: %v", ae.Type(), ae.NonRetryable(), err)
 	}
 	val, err := env.ExecuteActivity(a.SubmitRefund, stripeSubmission("pi_1"))
@@ -132,13 +132,13 @@ func TestFinalErrorTypesAreTheOnesRaisedFinal(t *testing.T) {
 	for _, typ := range FinalErrorTypes {
 		final[typ] = true
 	}
-	for _, typ := range []string{ErrGatewayRejected, ErrAuthFailed, ErrInvalidRequest, ErrConfiguration, ErrGenesysRejected} {
-		if !final[typ] {
+	for _, typ := range []ErrorType{ErrGatewayRejected, ErrAuthFailed, ErrInvalidRequest, ErrConfiguration, ErrGenesysRejected} {
+		if !final[string(typ)] {
 			t.Errorf("%s is raised as final but missing from FinalErrorTypes", typ)
 		}
 	}
-	for _, typ := range []string{ErrGatewayUnavailable, ErrGenesysUnavailable} {
-		if final[typ] {
+	for _, typ := range []ErrorType{ErrGatewayUnavailable, ErrGenesysUnavailable} {
+		if final[string(typ)] {
 			t.Errorf("%s is retryable but listed in FinalErrorTypes", typ)
 		}
 	}
@@ -177,7 +177,7 @@ func TestSubmitCarriesAnUnansweredCallAcrossAttempts(t *testing.T) {
 		name      string
 		answers   []error
 		unknown   bool
-		wantType  string
+		wantType  ErrorType
 		wantFinal bool
 	}{
 		{"unanswered, then 503s until the attempts run out", []error{unanswered(), status(503)}, true, ErrGatewayUnavailable, false},
@@ -205,7 +205,7 @@ func TestSubmitCarriesAnUnansweredCallAcrossAttempts(t *testing.T) {
 			if got := SubmissionOutcomeUnknown(err); got != tc.unknown {
 				t.Errorf("outcome unknown = %v, want %v: %v", got, tc.unknown, err)
 			}
-			if ae.Type() != tc.wantType || ae.NonRetryable() != tc.wantFinal {
+			if ae.Type() != string(tc.wantType) || ae.NonRetryable() != tc.wantFinal {
 				t.Errorf("type %s nonRetryable %v, want %s %v: the mark must not change what is retried", ae.Type(), ae.NonRetryable(), tc.wantType, tc.wantFinal)
 			}
 			if want := map[bool]int{true: len(tc.answers), false: 4}[tc.wantFinal]; gw.calls != want {

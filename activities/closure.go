@@ -100,8 +100,8 @@ func (g *GenesysClient) closedStatusID(ctx context.Context, op, worktype string)
 		return g.cfg.ClosedStatusID, nil
 	}
 	if worktype == "" {
-		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"%s: the workitem has no worktype and none is configured: set %sGENESYS_CLOSED_STATUS_ID", op, envPrefix), ErrConfiguration, nil)
+		return "", ErrConfiguration.Final(fmt.Sprintf(
+			"%s: the workitem has no worktype and none is configured: set %sGENESYS_CLOSED_STATUS_ID", op, envPrefix), nil)
 	}
 	g.closedMu.Lock()
 	cached := g.closedStatus[worktype]
@@ -140,17 +140,17 @@ func (g *GenesysClient) closedStatusID(ctx context.Context, op, worktype string)
 	}
 	switch len(closed) {
 	case 0:
-		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"%s: worktype %s has no status in category Closed: add one, or set %sGENESYS_CLOSED_STATUS_ID", op, worktype, envPrefix), ErrConfiguration, nil)
+		return "", ErrConfiguration.Final(fmt.Sprintf(
+			"%s: worktype %s has no status in category Closed: add one, or set %sGENESYS_CLOSED_STATUS_ID", op, worktype, envPrefix), nil)
 	case 1:
 	default:
 		names := make([]string, len(closed))
 		for i, s := range closed {
 			names[i] = fmt.Sprintf("%s (%s)", sanitize(s.Name, 60), s.ID)
 		}
-		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return "", ErrConfiguration.Final(fmt.Sprintf(
 			"%s: worktype %s has %d statuses in category Closed (%s): set %sGENESYS_CLOSED_STATUS_ID to the one reviews end in",
-			op, worktype, len(closed), strings.Join(names, ", "), envPrefix), ErrConfiguration, nil)
+			op, worktype, len(closed), strings.Join(names, ", "), envPrefix), nil)
 	}
 	g.closedMu.Lock()
 	g.closedStatus[worktype] = closed[0].ID

@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -227,22 +226,6 @@ func TestClosedOutcomeFitsAndCarriesNoCardData(t *testing.T) {
 		t.Errorf("the outcome was cut instead of the review text: %q", desc)
 	}
 }
-
-// An escalator that cannot close workitems (email only) leaves nothing to do.
-func TestCloseWorkitemActivityWithoutACloser(t *testing.T) {
-	t.Parallel()
-	a := &Activities{Finance: emailOnlyEscalator{}}
-	if err := a.CloseWorkitem(context.Background(), closure("wi-1")); err != nil {
-		t.Fatal(err)
-	}
-}
-
-type emailOnlyEscalator struct{}
-
-func (emailOnlyEscalator) Escalate(context.Context, Escalation) (EscalationResult, error) {
-	return EscalationResult{Channel: ChannelEmail}, nil
-}
-func (emailOnlyEscalator) Remind(context.Context, Reminder) error { return nil }
 
 func quoteJSON(s string) string {
 	b, _ := json.Marshal(s)

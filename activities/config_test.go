@@ -130,13 +130,3 @@ func TestGenesysConfigNeedsSomewhereToEscalate(t *testing.T) {
 		t.Errorf("relative API URL: %v", err)
 	}
 }
-
-func TestNewReportsEveryProblemAtOnce(t *testing.T) {
-	t.Parallel()
-	_, err := New(GatewayConfig{Timeout: time.Second}, GenesysConfig{Timeout: time.Second}, nil)
-	for _, name := range []string{"REFUNDFLOW_GATEWAY_REFUND_URL", "REFUNDFLOW_GENESYS_API_URL"} {
-		if err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("New error %v does not name %s", err, name)
-		}
-	}
-}

@@ -26,10 +26,6 @@ type ERPGateway struct {
 // NewERPGateway builds the ERP gateway on client (one per remote, see
 // NewHTTPClient); the token requests go through the same client.
 func NewERPGateway(cfg GatewayConfig, client *http.Client, logger *slog.Logger) (*ERPGateway, error) {
-	cfg.Kind = GatewayKindERP
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	logger = orDiscard(logger)
 	r := gatewayRemote("gateway")
 	return &ERPGateway{

@@ -315,7 +315,7 @@ func TestERP429HonoursRetryAfter(t *testing.T) {
 		})
 		_, err := f.gw.Submit(t.Context(), refundSubmission())
 		ae := appError(t, err)
-		if ae.Type() != ErrGatewayUnavailable || ae.NonRetryable() {
+		if ae.Type() != string(ErrGatewayUnavailable) || ae.NonRetryable() {
 			t.Fatalf("Retry-After %q: want retryable GatewayUnavailable, got %v", tc.header, err)
 		}
 		if d := ae.NextRetryDelay(); d < tc.min || d > tc.max {
@@ -457,7 +457,7 @@ func TestERPTokenEndpointFailures(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		status   int32
-		errType  string
+		errType  ErrorType
 		retrying bool
 	}{
 		{401, ErrAuthFailed, false},

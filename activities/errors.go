@@ -6,29 +6,49 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// Error types the workflow's retry policies name. Final ones are also marked
-// non-retryable where they are raised; listing them in the policy too keeps
-// the rule readable next to the calls it governs.
+// ErrorType names a class of failure: it is the type of the
+// ApplicationError an activity returns, which the workflow's retry policies
+// read. Final ones are also marked non-retryable where they are raised;
+// listing them in the policy too keeps the rule readable next to the calls
+// it governs.
+type ErrorType string
+
+// The error types.
 const (
 	// ErrGatewayRejected: the gateway answered a final 4xx.
-	ErrGatewayRejected = "GatewayRejected"
+	ErrGatewayRejected ErrorType = "GatewayRejected"
 	// ErrGatewayUnavailable: 408, 429, 5xx, timeout or connection error.
-	ErrGatewayUnavailable = "GatewayUnavailable"
+	ErrGatewayUnavailable ErrorType = "GatewayUnavailable"
 	// ErrAuthFailed: credentials refused even after fetching a new token.
-	ErrAuthFailed = "AuthFailed"
+	ErrAuthFailed ErrorType = "AuthFailed"
 	// ErrInvalidRequest: the request itself is wrong; retrying cannot help.
-	ErrInvalidRequest = "InvalidRequest"
+	ErrInvalidRequest ErrorType = "InvalidRequest"
 	// ErrConfiguration: the deployment cannot do this (e.g. a chargeback
 	// through Stripe, or a transaction ID Stripe cannot refund).
-	ErrConfiguration = "Configuration"
+	ErrConfiguration ErrorType = "Configuration"
 	// ErrGenesysRejected: Genesys answered a final 4xx.
-	ErrGenesysRejected = "GenesysRejected"
+	ErrGenesysRejected ErrorType = "GenesysRejected"
 	// ErrGenesysUnavailable: Genesys answered 429/5xx or could not be reached.
-	ErrGenesysUnavailable = "GenesysUnavailable"
+	ErrGenesysUnavailable ErrorType = "GenesysUnavailable"
 )
 
 // FinalErrorTypes are never retried by the workflow's policies.
-var FinalErrorTypes = []string{ErrGatewayRejected, ErrAuthFailed, ErrInvalidRequest, ErrConfiguration, ErrGenesysRejected}
+// It is a []string because that is what temporal.RetryPolicy takes.
+var FinalErrorTypes = []string{
+	string(ErrGatewayRejected), string(ErrAuthFailed), string(ErrInvalidRequest),
+	string(ErrConfiguration), string(ErrGenesysRejected),
+}
+
+// Final is a non-retryable error of this type.
+func (t ErrorType) Final(msg string, cause error) error {
+	return temporal.NewNonRetryableApplicationError(msg, string(t), cause)
+}
+
+// Of reports whether err is (or wraps) an ApplicationError of this type.
+func (t ErrorType) Of(err error) bool {
+	var ae *temporal.ApplicationError
+	return errors.As(err, &ae) && ae.Type() == string(t)
+}
 
 // SubmissionFailure rides on a failed submission as its ApplicationError's
 // details. The error type decides whether to retry; this tells the workflow
@@ -56,5 +76,5 @@ func SubmissionOutcomeUnknown(err error) bool {
 }
 
 func invalidRequest(msg string) error {
-	return temporal.NewNonRetryableApplicationError(msg, ErrInvalidRequest, nil)
+	return ErrInvalidRequest.Final(msg, nil)
 }

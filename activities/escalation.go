@@ -3,13 +3,10 @@ package activities
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/refundflow/refundflow/internal/money"
 	"github.com/refundflow/refundflow/internal/remediation"
@@ -246,8 +243,7 @@ func (g *GenesysClient) createWorkitem(ctx context.Context, op, txn, description
 		CustomFields: reviewCustomFields(txn),
 	}
 	resp, err := g.call(ctx, op, http.MethodPost, "/api/v2/taskmanagement/workitems", body)
-	var appErr *temporal.ApplicationError
-	if err != nil && errors.As(err, &appErr) && appErr.Type() == ErrGenesysRejected {
+	if ErrGenesysRejected.Of(err) {
 		// A 4xx created nothing; the worktype's schema may lack our fields.
 		g.logger.Warn("workitem refused with custom fields; creating it without them (add them to the worktype's schema, see genesys/README.md)", "op", op, "error", err)
 		body.CustomFields = nil

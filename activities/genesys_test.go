@@ -162,7 +162,7 @@ func TestGenesysErrorClassification(t *testing.T) {
 	for _, tc := range []struct {
 		status  int
 		header  string
-		errType string
+		errType ErrorType
 		final   bool
 		delay   time.Duration
 	}{

@@ -145,19 +145,19 @@ func appError(t *testing.T, err error) *temporal.ApplicationError {
 	return ae
 }
 
-func wantFinal(t *testing.T, err error, errType string) *temporal.ApplicationError {
+func wantFinal(t *testing.T, err error, errType ErrorType) *temporal.ApplicationError {
 	t.Helper()
 	ae := appError(t, err)
-	if ae.Type() != errType || !ae.NonRetryable() {
+	if ae.Type() != string(errType) || !ae.NonRetryable() {
 		t.Fatalf("want final %s, got type %s nonRetryable=%v: %v", errType, ae.Type(), ae.NonRetryable(), err)
 	}
 	return ae
 }
 
-func wantRetryable(t *testing.T, err error, errType string, delay time.Duration) *temporal.ApplicationError {
+func wantRetryable(t *testing.T, err error, errType ErrorType, delay time.Duration) *temporal.ApplicationError {
 	t.Helper()
 	ae := appError(t, err)
-	if ae.Type() != errType || ae.NonRetryable() {
+	if ae.Type() != string(errType) || ae.NonRetryable() {
 		t.Fatalf("want retryable %s, got type %s nonRetryable=%v: %v", errType, ae.Type(), ae.NonRetryable(), err)
 	}
 	if ae.NextRetryDelay() != delay {

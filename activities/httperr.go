@@ -35,8 +35,8 @@ const (
 // carry.
 type remote struct {
 	name        string
-	unavailable string
-	rejected    string
+	unavailable ErrorType
+	rejected    ErrorType
 	// moneyMoves marks the gateway: a call to it that went out unanswered
 	// carries SubmissionFailure{OutcomeUnknown} for the workflow to read.
 	moneyMoves bool
@@ -53,7 +53,7 @@ func genesysRemote() remote {
 // failure is a classified failure before it becomes an ApplicationError, so
 // the client can scrub secrets from the message on the way out.
 type failure struct {
-	errType    string
+	errType    ErrorType
 	final      bool
 	retryAfter time.Duration
 	msg        string
@@ -70,7 +70,7 @@ func (f failure) applicationError() error {
 	if f.outcomeUnknown {
 		opts.Details = []any{SubmissionFailure{OutcomeUnknown: true}}
 	}
-	return temporal.NewApplicationErrorWithOptions(f.msg, f.errType, opts)
+	return temporal.NewApplicationErrorWithOptions(f.msg, string(f.errType), opts)
 }
 
 // response is a remote's answer, its body already read (and bounded).

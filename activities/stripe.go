@@ -40,10 +40,6 @@ type StripeGateway struct {
 
 // NewStripeGateway builds the Stripe gateway on client (see NewHTTPClient).
 func NewStripeGateway(cfg GatewayConfig, client *http.Client, logger *slog.Logger) (*StripeGateway, error) {
-	cfg.Kind = GatewayKindStripe
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	logger = orDiscard(logger)
 	return &StripeGateway{
 		api: &apiClient{

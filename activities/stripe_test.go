@@ -272,7 +272,7 @@ func TestStripeErrorModel(t *testing.T) {
 		header  map[string]string
 		body    string
 		final   bool
-		errType string
+		errType ErrorType
 		delay   time.Duration
 		inMsg   []string
 	}{

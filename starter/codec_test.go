@@ -41,7 +41,7 @@ const gatewaySecretText = "GATEWAY-SAYS-card-holder-Jane-Roe"
 func (g *gatewayFailingOnce) Submit(ctx context.Context, s activities.Submission) (activities.SubmissionResult, error) {
 	if !g.failed {
 		g.failed = true
-		return activities.SubmissionResult{}, temporal.NewNonRetryableApplicationError(gatewaySecretText, activities.ErrGatewayRejected, nil)
+		return activities.SubmissionResult{}, temporal.NewNonRetryableApplicationError(gatewaySecretText, string(activities.ErrGatewayRejected), nil)
 	}
 	return g.fakeActivities.Submit(ctx, s)
 }

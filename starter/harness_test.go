@@ -130,7 +130,7 @@ func (f *fakeActivities) Submit(ctx context.Context, s activities.Submission) (a
 	f.submissions.Add(1)
 	// A transaction named retry-... meets a gateway outage for two attempts.
 	if strings.HasPrefix(s.TransactionID, "retry-") && activity.GetInfo(ctx).Attempt < 3 {
-		return activities.SubmissionResult{}, temporal.NewApplicationError("gateway answered 503 Service Unavailable", activities.ErrGatewayUnavailable)
+		return activities.SubmissionResult{}, temporal.NewApplicationError("gateway answered 503 Service Unavailable", string(activities.ErrGatewayUnavailable))
 	}
 	return activities.SubmissionResult{GatewayReference: "gw-" + s.TransactionID, HTTPStatus: http.StatusCreated}, nil
 }
@@ -152,6 +152,10 @@ func (f *fakeActivities) Escalate(_ context.Context, e activities.Escalation) (a
 
 func (f *fakeActivities) Remind(context.Context, activities.Reminder) error {
 	f.reminders.Add(1)
+	return nil
+}
+
+func (f *fakeActivities) CloseWorkitem(context.Context, activities.WorkitemClosure) error {
 	return nil
 }
 

@@ -106,7 +106,7 @@ func (s *WorkflowSuite) TestEmailEscalationClosesNothing() {
 // A workitem Genesys refuses to close is a write-back error: recorded, and
 // the remediation still ends in its state.
 func (s *WorkflowSuite) TestWorkitemThatCannotBeClosedIsRecorded() {
-	s.closeErr = temporal.NewNonRetryableApplicationError("Genesys answered 400: status transition not allowed", activities.ErrGenesysRejected, nil)
+	s.closeErr = temporal.NewNonRetryableApplicationError("Genesys answered 400: status transition not allowed", string(activities.ErrGenesysRejected), nil)
 	s.gateway = append(s.gateway, rejected("no"))
 	s.decide(time.Hour, remediation.Decision{DecisionID: "d1", Decision: "reject", Approver: "bob"})
 	s.start(refund())

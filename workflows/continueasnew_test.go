@@ -245,7 +245,7 @@ func (s *WorkflowSuite) TestDecisionJustBeforeContinuingIsNotLost() {
 func (s *WorkflowSuite) TestContinuesOnlyAfterTheReminderInFlight() {
 	s.gateway = append(s.gateway, rejected("no"))
 	s.remindTakes = 20 * time.Minute
-	s.remindErr = temporal.NewNonRetryableApplicationError("workitem not found", activities.ErrGenesysRejected, nil)
+	s.remindErr = temporal.NewNonRetryableApplicationError("workitem not found", string(activities.ErrGenesysRejected), nil)
 	s.env.SetStartTime(reviewStart)
 	s.env.RegisterDelayedCallback(func() { s.env.SetContinueAsNewSuggested(true) }, 4*time.Hour+time.Minute)
 	// Wakes the workflow while the reminder is still being delivered.

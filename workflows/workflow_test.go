@@ -126,7 +126,7 @@ func (s *WorkflowSuite) SetupTest() {
 			}
 		})
 		if down {
-			return temporal.NewApplicationError("Genesys answered 503", activities.ErrGenesysUnavailable)
+			return temporal.NewApplicationError("Genesys answered 503", string(activities.ErrGenesysUnavailable))
 		}
 		return s.closeErr
 	}).Maybe()
@@ -157,20 +157,20 @@ func accepted(ref string) func(activities.Submission) (activities.SubmissionResu
 
 func rejected(msg string) func(activities.Submission) (activities.SubmissionResult, error) {
 	return func(activities.Submission) (activities.SubmissionResult, error) {
-		return activities.SubmissionResult{}, temporal.NewNonRetryableApplicationError(msg, activities.ErrGatewayRejected, nil)
+		return activities.SubmissionResult{}, temporal.NewNonRetryableApplicationError(msg, string(activities.ErrGatewayRejected), nil)
 	}
 }
 
 func unavailable(activities.Submission) (activities.SubmissionResult, error) {
-	return activities.SubmissionResult{}, temporal.NewApplicationError("gateway answered 503", activities.ErrGatewayUnavailable)
+	return activities.SubmissionResult{}, temporal.NewApplicationError("gateway answered 503", string(activities.ErrGatewayUnavailable))
 }
 
 // unanswered is a call that went out and got no answer, as the activity
 // reports it (after a timeout or a cut connection, in this attempt or an
 // earlier one): the gateway may have made the refund.
-func unanswered(errType string, final bool) func(activities.Submission) (activities.SubmissionResult, error) {
+func unanswered(errType activities.ErrorType, final bool) func(activities.Submission) (activities.SubmissionResult, error) {
 	return func(activities.Submission) (activities.SubmissionResult, error) {
-		return activities.SubmissionResult{}, temporal.NewApplicationErrorWithOptions("gateway did not answer within 15s after the request was sent", errType,
+		return activities.SubmissionResult{}, temporal.NewApplicationErrorWithOptions("gateway did not answer within 15s after the request was sent", string(errType),
 			temporal.ApplicationErrorOptions{NonRetryable: final, Details: []any{activities.SubmissionFailure{OutcomeUnknown: true}}})
 	}
 }
@@ -342,7 +342,7 @@ func (s *WorkflowSuite) TestUnansweredCallIsFlaggedInTheReview() {
 		// An unanswered call, then 503s to the end of the window: the
 		// activity marks the last 503.
 		"503 after an unanswered call": func(activities.Submission) (activities.SubmissionResult, error) {
-			return activities.SubmissionResult{}, temporal.NewApplicationErrorWithOptions("gateway answered 503", activities.ErrGatewayUnavailable,
+			return activities.SubmissionResult{}, temporal.NewApplicationErrorWithOptions("gateway answered 503", string(activities.ErrGatewayUnavailable),
 				temporal.ApplicationErrorOptions{Details: []any{activities.SubmissionFailure{OutcomeUnknown: true}}})
 		},
 		// Temporal cut the attempt off (start-to-close): no answer either.
@@ -491,7 +491,7 @@ func (s *WorkflowSuite) TestUnknownDecisionIsRefused() {
 
 func (s *WorkflowSuite) TestDecisionWhileSubmittingIsRecordedNotApplied() {
 	slow := func(activities.Submission) (activities.SubmissionResult, error) {
-		return activities.SubmissionResult{}, temporal.NewApplicationError("slow 503", activities.ErrGatewayUnavailable)
+		return activities.SubmissionResult{}, temporal.NewApplicationError("slow 503", string(activities.ErrGatewayUnavailable))
 	}
 	s.gateway = []func(activities.Submission) (activities.SubmissionResult, error){slow, slow, accepted("rf_6")}
 	s.decide(time.Second, remediation.Decision{DecisionID: "early", Decision: "reject", Approver: "alice"})
@@ -600,7 +600,7 @@ func (s *WorkflowSuite) TestBeforeNonBlockingRemindersADecisionWaitsForTheRemind
 // it carries on; its failure is still recorded.
 func (s *WorkflowSuite) TestRefusedDecisionDuringAReminderLetsItFinish() {
 	s.gateway = append(s.gateway, rejected("no"))
-	s.remindErr = temporal.NewNonRetryableApplicationError("workitem not found", activities.ErrGenesysRejected, nil)
+	s.remindErr = temporal.NewNonRetryableApplicationError("workitem not found", string(activities.ErrGenesysRejected), nil)
 	_, started, cancelled := s.slowReminder(remediation.Decision{DecisionID: "d1", Decision: "approve", Approver: "agent-7"})
 	s.decide(5*time.Hour, remediation.Decision{DecisionID: "d2", Decision: "reject", Approver: "alice"})
 	s.start(refund())
@@ -635,7 +635,7 @@ func (s *WorkflowSuite) TestRemindersDoNotStack() {
 
 func (s *WorkflowSuite) TestFailedEscalationIsTriedAgainAtTheReminder() {
 	s.gateway = append(s.gateway, rejected("no"))
-	s.escalate = []error{temporal.NewNonRetryableApplicationError("worktype not found", activities.ErrGenesysRejected, nil), nil}
+	s.escalate = []error{temporal.NewNonRetryableApplicationError("worktype not found", string(activities.ErrGenesysRejected), nil), nil}
 	var before remediation.Status
 	s.env.RegisterDelayedCallback(func() { before = s.status() }, time.Hour)
 	s.decide(5*time.Hour, remediation.Decision{DecisionID: "d1", Decision: "reject", Approver: "alice"})

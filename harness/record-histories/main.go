@@ -535,11 +535,11 @@ func (w *scriptedWorld) Submit(ctx context.Context, s activities.Submission) (ac
 	defer w.mu.Unlock()
 	switch {
 	case strings.HasPrefix(s.TransactionID, "DOWN-"):
-		return activities.SubmissionResult{}, temporal.NewApplicationError("gateway answered 503", activities.ErrGatewayUnavailable)
+		return activities.SubmissionResult{}, temporal.NewApplicationError("gateway answered 503", string(activities.ErrGatewayUnavailable))
 	case strings.HasPrefix(s.TransactionID, "REJECT-"),
 		strings.HasPrefix(s.TransactionID, "REJECTONCE-") && !w.rejectedOnce[s.TransactionID]:
 		w.rejectedOnce[s.TransactionID] = true
-		return activities.SubmissionResult{}, temporal.NewNonRetryableApplicationError("gateway answered 422: refused", activities.ErrGatewayRejected, nil)
+		return activities.SubmissionResult{}, temporal.NewNonRetryableApplicationError("gateway answered 422: refused", string(activities.ErrGatewayRejected), nil)
 	}
 	return activities.SubmissionResult{GatewayReference: "rf_" + s.TransactionID, HTTPStatus: 201}, nil
 }
@@ -549,7 +549,7 @@ func (w *scriptedWorld) UpdateAttributes(context.Context, activities.Interaction
 }
 
 func (w *scriptedWorld) SetWrapup(context.Context, activities.FailedWrapup) error {
-	return temporal.NewNonRetryableApplicationError("wrap-up refused: after-call work has ended", activities.ErrGenesysRejected, nil)
+	return temporal.NewNonRetryableApplicationError("wrap-up refused: after-call work has ended", string(activities.ErrGenesysRejected), nil)
 }
 
 func (w *scriptedWorld) Escalate(_ context.Context, e activities.Escalation) (activities.EscalationResult, error) {
@@ -578,7 +578,7 @@ func (w *scriptedWorld) Remind(ctx context.Context, r activities.Reminder) error
 // refuses a status transition the worktype does not allow.
 func (w *scriptedWorld) CloseWorkitem(_ context.Context, c activities.WorkitemClosure) error {
 	if strings.Contains(c.WorkitemID, "CLOSEFAIL") {
-		return temporal.NewNonRetryableApplicationError("Genesys answered 400: status transition not allowed", activities.ErrGenesysRejected, nil)
+		return temporal.NewNonRetryableApplicationError("Genesys answered 400: status transition not allowed", string(activities.ErrGenesysRejected), nil)
 	}
 	return nil
 }
