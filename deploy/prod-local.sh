@@ -62,23 +62,8 @@ namespace="${REFUNDFLOW_TEMPORAL_NAMESPACE:-default}"
 temporal_address="127.0.0.1:$temporal_port"
 sandbox_url="http://127.0.0.1:$sandbox_port"
 
-# shellcheck source=SCRIPTDIR/local/processes.sh
-source "$here/local/processes.sh"
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# wait_for WHAT SECONDS NAME CMD...: polls CMD until it succeeds, failing
-# early if process NAME has died.
-wait_for() {
-	local what="$1" secs="$2" name="$3"
-	shift 3
-	local deadline=$((SECONDS + secs))
-	until "$@" >/dev/null 2>&1; do
-		alive "$name" || die "$what did not start"
-		((SECONDS < deadline)) || die "$what not ready after ${secs}s (see $logs/$name.log)"
-		sleep 0.5
-	done
-}
+# shellcheck source=SCRIPTDIR/../scripts/lib/processes.sh
+source "$repo_root/scripts/lib/processes.sh"
 
 # timed WHAT CMD...: runs a set-up step, saying how long it took.
 timed() {
@@ -126,12 +111,8 @@ timed "build sandbox, worker, starter" build
 
 # The ready marker goes first: whoever waits for it must not see a stale one.
 # shellcheck disable=SC2317 # called by the EXIT trap
-on_exit() {
-	rm -f "$prod/demo.env"
-	stop_all
-}
-trap on_exit EXIT
-trap 'exit 0' INT TERM
+before_stop() { rm -f "$prod/demo.env"; }
+stop_on_exit
 
 # --- PostgreSQL and the schemas --------------------------------------------------
 pg="$(pg_bin)"

@@ -33,7 +33,9 @@ port_of() { # host:port, :port or a URL's authority -> port
 	printf '%s' "${addr%%/*}"
 }
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# shellcheck source=SCRIPTDIR/lib/processes.sh
+source "$root/scripts/lib/processes.sh"
+stop_grace=15
 
 scripts/install-tools.sh
 mkdir -p "$logs"
@@ -113,69 +115,8 @@ for prog in sandbox worker starter; do
 done
 
 # --- processes -----------------------------------------------------------------
-pids=()
-names=()
-
-# launch NAME CMD...: runs CMD in its own session (so its whole process tree
-# can be signalled, and the terminal's Ctrl-C reaches this script only),
-# appending its output to .dev/logs/NAME.log.
-launch() {
-	local name="$1"
-	shift
-	printf '\n==== %s started %s\n' "$name" "$(date -u +%FT%TZ)" >>"$logs/$name.log"
-	setsid "$@" >>"$logs/$name.log" 2>&1 </dev/null &
-	pids+=("$!")
-	names+=("$name")
-}
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-stop_all() {
-	trap - INT TERM EXIT
-	[[ ${#pids[@]} -gt 0 ]] || return 0
-	say ""
-	say "stopping..."
-	local i pid deadline
-	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-		pid="${pids[i]}"
-		kill -TERM -- "-$pid" 2>/dev/null || true
-		deadline=$((SECONDS + 15))
-		while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
-			sleep 0.2
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			say "  ${names[i]} did not stop within 15s: killed"
-			kill -KILL -- "-$pid" 2>/dev/null || true
-		fi
-		wait "$pid" 2>/dev/null || true
-		say "  ${names[i]} stopped"
-	done
-}
-trap stop_all EXIT
-trap 'exit 0' INT
-trap 'exit 0' TERM
-
-alive() {
-	local i
-	for i in "${!pids[@]}"; do
-		if ! kill -0 "${pids[i]}" 2>/dev/null; then
-			say "${names[i]} exited; the end of .dev/logs/${names[i]}.log:" >&2
-			tail -n 30 "$logs/${names[i]}.log" >&2
-			return 1
-		fi
-	done
-}
-
-# wait_for WHAT SECONDS CMD...: polls CMD until it succeeds.
-wait_for() {
-	local what="$1" secs="$2"
-	shift 2
-	local deadline=$((SECONDS + secs))
-	until "$@" >/dev/null 2>&1; do
-		alive || die "$what did not start"
-		((SECONDS < deadline)) || die "$what not ready after ${secs}s (see .dev/logs/)"
-		sleep 0.3
-	done
-}
+# None is restarted: a program that dies stops the stack (scripts/lib/processes.sh).
+stop_on_exit
 
 if $local_temporal; then
 	sa_args=()
@@ -189,24 +130,24 @@ if $local_temporal; then
 	if [[ -n "${REFUNDFLOW_CODEC_KEYS:-}" ]]; then
 		codec_args=(--ui-codec-endpoint "$starter_url/codec/$(printf '%s' "${REFUNDFLOW_APPROVER_TOKENS%%,*}" | cut -d: -f2-)")
 	fi
-	launch temporal bin/temporal server start-dev \
+	launch temporal no bin/temporal server start-dev \
 		--port "$temporal_port" --ui-port "$ui_port" --namespace "$namespace" \
 		--db-filename "$dev/temporal.db" \
 		--sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
 		--dynamic-config-value system.enableActivityEagerExecution=true \
 		"${sa_args[@]}" "${codec_args[@]}"
 	say "waiting for the Temporal dev server..."
-	wait_for "the Temporal dev server" 90 bin/temporal operator cluster health --address "localhost:$temporal_port"
+	wait_for "the Temporal dev server" 90 temporal bin/temporal operator cluster health --address "localhost:$temporal_port"
 fi
 
-launch sandbox bin/sandbox
-wait_for "the sandbox" 20 curl -fsS "$sandbox_url/healthz"
+launch sandbox no bin/sandbox
+wait_for "the sandbox" 20 sandbox curl -fsS "$sandbox_url/healthz"
 
-launch worker bin/worker
-launch starter bin/starter
-wait_for "the starter" 30 curl -fsS "$starter_url/readyz"
+launch worker no bin/worker
+launch starter no bin/starter
+wait_for "the starter" 30 starter curl -fsS "$starter_url/readyz"
 sleep 1
-alive || die "a program stopped during start-up"
+all_alive || die "a program stopped during start-up"
 
 # What `make demo` needs to find this stack; mode 600, it holds the tokens.
 (
@@ -233,7 +174,7 @@ Refundflow is running. Ctrl-C stops everything.
   Sandbox ledger  $sandbox_url/sandbox/ledger
   Gateway         $gateway_side
   Genesys         $genesys_side
-  Logs            .dev/logs/{temporal,sandbox,worker,starter}.log
+  Logs            $(log_files)
 
 Send a disposition:
 
@@ -247,7 +188,4 @@ Send a disposition:
 'make demo' in another terminal plays the whole story.
 MSG
 
-while alive; do
-	sleep 1
-done
-exit 1
+supervise || exit 1

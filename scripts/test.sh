@@ -101,7 +101,7 @@ lint_scripts() {
 		echo "shellcheck is not installed: skipped (apt-get install shellcheck)"
 		return "$skip"
 	fi
-	shellcheck scripts/*.sh .ci/run deploy/*.sh deploy/local/*.sh && shellcheck -s sh deploy/temporal/*.sh
+	shellcheck scripts/*.sh scripts/lib/*.sh .ci/run deploy/*.sh deploy/local/*.sh && shellcheck -s sh deploy/temporal/*.sh
 }
 
 total_start=$SECONDS
