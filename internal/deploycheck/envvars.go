@@ -1,5 +1,5 @@
 // Package deploycheck checks what ships beside the code against the code:
-// docker-compose.yml and the README's configuration table may only name
+// docker-compose.yml and docs/configuration.md's tables may only name
 // REFUNDFLOW_* variables that a program reads, with the defaults it has.
 //
 // The variables are found in the source, not in a list kept by hand: every
@@ -357,7 +357,7 @@ func key(field string, tag reflect.StructTag) string {
 }
 
 // Programs are the main packages whose configuration ships: the compose
-// services run them, and the README documents their variables.
+// services run them, and docs/configuration.md documents their variables.
 var Programs = []string{"worker", "starter", "sandbox"}
 
 // ConfigPackages names, for a program whose main package is only wiring, the

@@ -73,7 +73,7 @@ func envconfigKeys(t *testing.T, spec any) []string {
 }
 
 // The scanner must name variables exactly as envconfig does, or the compose
-// and README checks would compare against the wrong names.
+// and docs/configuration.md checks would compare against the wrong names.
 func TestScannerNamesVariablesAsEnvconfigDoes(t *testing.T) {
 	t.Parallel()
 	vars, err := ProgramVars(repoRoot(t), "internal/deploycheck/testdata/app")
@@ -102,7 +102,7 @@ func TestScannerNamesVariablesAsEnvconfigDoes(t *testing.T) {
 	}
 }
 
-// Every program the compose file and README speak of has a config the
+// Every program the compose file and docs/configuration.md speak of has a config the
 // scanner can read.
 func TestProgramsHaveConfig(t *testing.T) {
 	t.Parallel()
