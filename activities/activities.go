@@ -20,6 +20,9 @@ import (
 // The workflow does not know which one it talks to.
 type Gateway interface {
 	Submit(ctx context.Context, s Submission) (SubmissionResult, error)
+	// Check asks where a refund the gateway took stands; an empty status
+	// means it has nothing to say (no read configured, or none exists).
+	Check(ctx context.Context, c SettlementCheck) (remediation.GatewayEvent, error)
 }
 
 // Interactions writes outcomes back onto Genesys conversations.
@@ -162,6 +165,13 @@ func withOutcomeUnknown(err error) error {
 	}
 	details.NonRetryable, details.NextRetryDelay, details.Category = ae.NonRetryable(), ae.NextRetryDelay(), ae.Category()
 	return temporal.NewApplicationErrorWithOptions(ae.Message(), ae.Type(), details)
+}
+
+// CheckSettlement polls the gateway about a refund it took but has not
+// settled; the workflow treats the answer as a gateway-event.
+func (a *Activities) CheckSettlement(ctx context.Context, c SettlementCheck) (remediation.GatewayEvent, error) {
+	defer heartbeatWhileRunning(ctx)()
+	return a.Gateway.Check(ctx, c)
 }
 
 // UpdateInteraction writes refundStatus, refundReference and

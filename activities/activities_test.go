@@ -152,6 +152,10 @@ type scriptedGateway struct {
 	calls   int
 }
 
+func (g *scriptedGateway) Check(context.Context, SettlementCheck) (remediation.GatewayEvent, error) {
+	return remediation.GatewayEvent{}, nil
+}
+
 func (g *scriptedGateway) Submit(context.Context, Submission) (SubmissionResult, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()

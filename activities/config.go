@@ -29,6 +29,7 @@ type GatewayConfig struct {
 	TokenURL      string        `envconfig:"GATEWAY_TOKEN_URL" desc:"OAuth2 client-credentials token endpoint (erp)"`
 	ClientID      string        `envconfig:"GATEWAY_CLIENT_ID" desc:"OAuth2 client id (erp)"`
 	ClientSecret  string        `envconfig:"GATEWAY_CLIENT_SECRET" desc:"OAuth2 client secret (erp); never logged"`
+	StatusURL     string        `envconfig:"GATEWAY_STATUS_URL" desc:"ERP refund status endpoint, GET <url>/<gatewayReference> answers {status, reason} (erp, optional: without it only webhooks settle a pending refund)"`
 	Scopes        []string      `envconfig:"GATEWAY_SCOPES" desc:"OAuth2 scopes, comma-separated (erp, optional)"`
 	Timeout       time.Duration `envconfig:"GATEWAY_TIMEOUT" default:"15s" desc:"timeout of one gateway HTTP call"`
 	StripeBaseURL string        `envconfig:"STRIPE_BASE_URL" default:"https://api.stripe.com" desc:"Stripe API base URL (stripe; stripe-mock in tests)"`

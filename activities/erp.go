@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -20,6 +21,7 @@ type ERPGateway struct {
 	api           *apiClient
 	refundURL     string
 	chargebackURL string
+	statusURL     string
 	logger        *slog.Logger
 }
 
@@ -38,6 +40,7 @@ func NewERPGateway(cfg GatewayConfig, client *http.Client, logger *slog.Logger) 
 		},
 		refundURL:     cfg.RefundURL,
 		chargebackURL: cfg.ChargebackURL,
+		statusURL:     cfg.StatusURL,
 		logger:        logger,
 	}, nil
 }
@@ -97,16 +100,75 @@ func (g *ERPGateway) Submit(ctx context.Context, s Submission) (SubmissionResult
 	if err != nil {
 		return SubmissionResult{}, err
 	}
-	if resp.status != http.StatusOK && resp.status != http.StatusCreated {
-		// Another 2xx (202 Accepted, say) does not say the refund was made.
-		// Calling it Completed could be wrong; sending it again could refund
-		// twice if the gateway ignores the key. A human checks.
+	if resp.status != http.StatusOK && resp.status != http.StatusCreated && resp.status != http.StatusAccepted {
+		// Another 2xx does not say the refund was taken. Calling it
+		// Completed could be wrong; sending it again could refund twice if
+		// the gateway ignores the key. A human checks.
 		return SubmissionResult{}, g.api.fail(op, failure{errType: ErrGatewayRejected, final: true,
-			msg: fmt.Sprintf("gateway answered %s, not 200 or 201: check with the gateway whether it was made before approving%s", statusText(resp.status), quoteExcerpt(resp.body))}, "")
+			msg: fmt.Sprintf("gateway answered %s, not 200, 201 or 202: check with the gateway whether it was made before approving%s", statusText(resp.status), quoteExcerpt(resp.body))}, "")
 	}
 	ref := referenceFrom(resp.body, "id", "refundId")
-	g.logger.Info("gateway accepted the submission", "op", op, "status", resp.status, "gatewayReference", ref)
-	return SubmissionResult{GatewayReference: ref, HTTPStatus: resp.status}, nil
+	word := erpWordFrom(resp.body)
+	if resp.status == http.StatusAccepted && word.Status == "" {
+		word.Status = "pending"
+	}
+	if remediation.SettlementOf(word.Status) == remediation.SettlementFailed {
+		return SubmissionResult{}, g.api.fail(op, failure{errType: ErrGatewayRejected, final: true,
+			msg: fmt.Sprintf("gateway answered %s with status %s%s", statusText(resp.status), sanitize(word.Status, 40), reasonSuffix(word.Reason))}, "")
+	}
+	g.logger.Info("gateway accepted the submission", "op", op, "status", resp.status, "gatewayReference", ref, "gatewayStatus", word.Status)
+	return SubmissionResult{GatewayReference: ref, HTTPStatus: resp.status, GatewayStatus: word.Status}, nil
+}
+
+// erpWord is the ERP's word on a refund: in a submission's answer (optional)
+// and at its status URL.
+type erpWord struct {
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+}
+
+// erpWordFrom reads {status, reason} from a body; a body without them (or
+// not JSON) says nothing.
+func erpWordFrom(body []byte) erpWord {
+	var w erpWord
+	_ = json.Unmarshal(body, &w)
+	w.Status = strings.ToLower(strings.TrimSpace(w.Status))
+	return w
+}
+
+func reasonSuffix(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return " (" + sanitize(reason, 120) + ")"
+}
+
+// Check asks the ERP where a refund stands: GET <status URL>/<reference>.
+// Without a status URL, or without a reference to ask about, it has nothing
+// to say (an empty status): webhooks and the settlement timeout decide.
+func (g *ERPGateway) Check(ctx context.Context, c SettlementCheck) (remediation.GatewayEvent, error) {
+	ev := pollEvent("erp", c)
+	if g.statusURL == "" || c.GatewayReference == "" {
+		return ev, nil
+	}
+	op := fmt.Sprintf("check refund %s of %s", c.GatewayReference, c.TransactionID)
+	resp, err := g.api.do(ctx, op, outgoing{method: http.MethodGet, url: strings.TrimRight(g.statusURL, "/") + "/" + url.PathEscape(c.GatewayReference)})
+	if err != nil {
+		return ev, err
+	}
+	word := erpWordFrom(resp.body)
+	ev.Status, ev.Reason = word.Status, sanitize(word.Reason, 200)
+	return ev, nil
+}
+
+// pollEvent is the gateway-event a poll answers with; its eventId is unique
+// within the run that asked.
+func pollEvent(gateway string, c SettlementCheck) remediation.GatewayEvent {
+	return remediation.GatewayEvent{
+		EventID:          fmt.Sprintf("poll:%d", c.Poll),
+		Gateway:          gateway,
+		GatewayReference: c.GatewayReference,
+	}
 }
 
 // checkSubmission refuses what must never reach a gateway, whatever the

@@ -11,12 +11,18 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/refundflow/refundflow/internal/remediation"
 )
 
 // slowGateway answers after a delay, with err if set.
 type slowGateway struct {
 	delay time.Duration
 	err   error
+}
+
+func (slowGateway) Check(context.Context, SettlementCheck) (remediation.GatewayEvent, error) {
+	return remediation.GatewayEvent{}, nil
 }
 
 func (g slowGateway) Submit(ctx context.Context, _ Submission) (SubmissionResult, error) {

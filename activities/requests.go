@@ -22,6 +22,19 @@ type SubmissionResult struct {
 	// GatewayReference is the response's id or refundId, if any.
 	GatewayReference string `json:"gatewayReference"`
 	HTTPStatus       int    `json:"httpStatus"`
+	// GatewayStatus is the gateway's word on the refund when it gave one
+	// (Stripe's status, the ERP body's "status"); empty for a plain 200/201,
+	// which is final success. A pending one is settled later
+	// (CheckSettlement, or the gateway's webhook).
+	GatewayStatus string `json:"gatewayStatus,omitempty"`
+}
+
+// SettlementCheck asks the gateway where a refund it took stands.
+type SettlementCheck struct {
+	TransactionID    string `json:"transactionId"`
+	GatewayReference string `json:"gatewayReference"`
+	// Poll numbers the question within the run; the answer's eventId.
+	Poll int `json:"poll"`
 }
 
 // InteractionUpdate writes the outcome onto the Genesys call participant.

@@ -99,7 +99,7 @@ func (g *StripeGateway) Submit(ctx context.Context, s Submission) (SubmissionRes
 		// lost or whose key Stripe has forgotten: it is the result.
 		g.logger.Info("Stripe already holds this transaction's refund; not creating another",
 			"op", op, "refund", made[0].ID, "status", made[0].Status, "amount", made[0].Amount)
-		return SubmissionResult{GatewayReference: gatewayReference(made[0].ID), HTTPStatus: status}, nil
+		return SubmissionResult{GatewayReference: gatewayReference(made[0].ID), HTTPStatus: status, GatewayStatus: made[0].Status}, nil
 	case len(made) > 0:
 		return SubmissionResult{}, g.api.fail(op, failure{errType: ErrGatewayRejected, final: true,
 			msg: fmt.Sprintf("Stripe already holds %s for this transaction and this submission asks for %s; not refunded again, sent to finance review to reconcile by hand",
@@ -135,7 +135,32 @@ func (g *StripeGateway) Submit(ctx context.Context, s Submission) (SubmissionRes
 			msg: fmt.Sprintf("Stripe refund %s is %s (%s)", sanitize(refund.ID, 64), refund.Status, sanitize(refund.FailureReason, 60))}, "")
 	}
 	g.logger.Info("Stripe accepted the refund", "op", op, "refund", refund.ID, "status", refund.Status)
-	return SubmissionResult{GatewayReference: gatewayReference(refund.ID), HTTPStatus: resp.status}, nil
+	return SubmissionResult{GatewayReference: gatewayReference(refund.ID), HTTPStatus: resp.status, GatewayStatus: refund.Status}, nil
+}
+
+// Check reads the refund: GET /v1/refunds/{id}. Its status is Stripe's
+// word (pending, requires_action, succeeded, failed, canceled) and
+// failure_reason the reason of a failure.
+func (g *StripeGateway) Check(ctx context.Context, c SettlementCheck) (remediation.GatewayEvent, error) {
+	ev := pollEvent("stripe", c)
+	if c.GatewayReference == "" {
+		return ev, nil
+	}
+	op := fmt.Sprintf("check refund %s of %s", c.GatewayReference, c.TransactionID)
+	resp, err := g.api.do(ctx, op, outgoing{
+		method: http.MethodGet,
+		url:    g.base + "/v1/refunds/" + url.PathEscape(c.GatewayReference),
+		header: http.Header{"Stripe-Version": {StripeAPIVersion}},
+	})
+	if err != nil {
+		return ev, err
+	}
+	var refund stripeRefund
+	if json.Unmarshal(resp.body, &refund) != nil || refund.Status == "" {
+		return ev, g.api.fail(op, failure{errType: ErrGatewayUnavailable, msg: "Stripe answered GET /v1/refunds/{id} without a refund status"}, "")
+	}
+	ev.Status, ev.Reason = refund.Status, sanitize(refund.FailureReason, 120)
+	return ev, nil
 }
 
 // checkCurrency reads the PaymentIntent or Charge first. Stripe counts a

@@ -126,6 +126,10 @@ type fakeActivities struct {
 	submissions, updates, wrapups, escalations, reminders atomic.Int64
 }
 
+func (f *fakeActivities) Check(context.Context, activities.SettlementCheck) (remediation.GatewayEvent, error) {
+	return remediation.GatewayEvent{}, nil
+}
+
 func (f *fakeActivities) Submit(ctx context.Context, s activities.Submission) (activities.SubmissionResult, error) {
 	f.submissions.Add(1)
 	// A transaction named retry-... meets a gateway outage for two attempts.

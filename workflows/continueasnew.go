@@ -65,6 +65,10 @@ type ContinuedReview struct {
 	// no answer, so the gateway may have made it. Every later failure says
 	// so too: a new approval does not make the earlier call unhappen.
 	OutcomeUnknown bool `json:"outcomeUnknown,omitempty"`
+	// RenewKey: the gateway failed a refund it had taken, so every later
+	// submission's Idempotency-Key ends in :r<attempt> (the old key would
+	// replay the failed refund).
+	RenewKey bool `json:"renewKey,omitempty"`
 	// LeftBehind counts the decision records and write-back errors that
 	// earlier runs did not hand on (see carriedStatus): they are in those
 	// runs' histories.

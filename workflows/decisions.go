@@ -59,8 +59,8 @@ func (r *run) apply(ctx workflow.Context, dec remediation.Decision) {
 			// An approved review is a refund: the remedy finance ops can grant.
 			action = remediation.ActionRefund
 		}
-		if s := r.submit(ctx, action, amountMinor); !s.accepted {
-			r.escalate(ctx, "approved by "+dec.Approver+", but the gateway failed again: "+s.failure, true)
+		if s := r.submitAndSettle(ctx, action, amountMinor); !s.accepted {
+			r.escalate(ctx, "approved by "+dec.Approver+", but the gateway failed again: "+s.failure, s.refundStatus)
 			return
 		}
 		r.complete(ctx)

@@ -25,11 +25,25 @@ type Settings struct {
 	RetryWindow time.Duration
 	// ReviewReminder is how often finance ops are reminded while a review waits.
 	ReviewReminder time.Duration
+	// SettlementPoll is the first wait before the gateway is asked about a
+	// refund it took but has not settled; each later poll waits twice as
+	// long, up to maxSettlementPoll.
+	SettlementPoll time.Duration
+	// SettlementTimeout bounds the wait for the gateway's final word; then
+	// review.
+	SettlementTimeout time.Duration
 }
+
+// maxSettlementPoll is the longest wait between two polls of a refund the
+// gateway has not settled (the contract's 6h).
+const maxSettlementPoll = 6 * time.Hour
 
 // DefaultSettings match the contract's defaults.
 func DefaultSettings() Settings {
-	return Settings{GatewayTimeout: 15 * time.Second, RetryWindow: 10 * time.Minute, ReviewReminder: 4 * time.Hour}
+	return Settings{
+		GatewayTimeout: 15 * time.Second, RetryWindow: 10 * time.Minute, ReviewReminder: 4 * time.Hour,
+		SettlementPoll: time.Minute, SettlementTimeout: 50 * 24 * time.Hour,
+	}
 }
 
 // activityHeartbeatTimeout is how soon an activity attempt that stops
@@ -79,4 +93,36 @@ func (s Settings) genesysOptions(summary string) workflow.ActivityOptions {
 			NonRetryableErrorTypes: activities.FinalErrorTypes,
 		},
 	}
+}
+
+// pollOptions govern one question to the gateway about a refund it took. A
+// poll that fails is not retried for long: the next poll asks again, and the
+// settlement timeout bounds the whole wait.
+func (s Settings) pollOptions(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    4*s.GatewayTimeout + 5*time.Second,
+		HeartbeatTimeout:       activityHeartbeatTimeout,
+		ScheduleToCloseTimeout: 5 * time.Minute,
+		Summary:                summary,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: activities.FinalErrorTypes,
+		},
+	}
+}
+
+// settlementTimeouts are the settlement timeout and the first poll interval,
+// the defaults where a Settings leaves them zero (a zero poll would spin).
+func (s Settings) settlementTimeouts() (timeout, firstPoll time.Duration) {
+	d := DefaultSettings()
+	timeout, firstPoll = s.SettlementTimeout, s.SettlementPoll
+	if timeout <= 0 {
+		timeout = d.SettlementTimeout
+	}
+	if firstPoll <= 0 {
+		firstPoll = d.SettlementPoll
+	}
+	return timeout, min(firstPoll, maxSettlementPoll)
 }

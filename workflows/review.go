@@ -11,8 +11,10 @@ import (
 )
 
 // escalate puts the transaction in front of finance ops: state AwaitingReview,
-// the failure written to Genesys (when it is one), and one workitem or email.
-func (r *run) escalate(ctx workflow.Context, reason string, failure bool) {
+// the failure written to Genesys (refundStatus, when it is one; "" for a
+// review the agent asked for), and one workitem or email.
+func (r *run) escalate(ctx workflow.Context, reason, refundStatus string) {
+	failure := refundStatus != ""
 	r.setState(ctx, remediation.StateAwaitingReview)
 	if r.carried.ReviewSince.IsZero() {
 		r.carried.ReviewSince = workflow.Now(ctx)
@@ -23,7 +25,7 @@ func (r *run) escalate(ctx workflow.Context, reason string, failure bool) {
 	}
 	var pending []waiter
 	if failure {
-		pending = append(pending, r.writeOutcome(ctx, remediation.RefundStatusFailedReview), r.setFailedWrapup(ctx, reason))
+		pending = append(pending, r.writeOutcome(ctx, refundStatus), r.setFailedWrapup(ctx, reason))
 	}
 	r.notifyFinance(ctx)
 	for _, p := range pending {

@@ -12,8 +12,13 @@ import (
 
 // submission is what became of one submission to the gateway.
 type submission struct {
-	// accepted: the gateway took it.
+	// accepted: the gateway took it and its word is final success.
 	accepted bool
+	// pending: the gateway took it and will settle it later.
+	pending bool
+	// refundStatus is what Genesys is told of a failure: the review's
+	// (Refund_Failed_Manual_Review) unless a reversal says otherwise.
+	refundStatus string
 	// failure says why not, for finance ops (the review reason); it is
 	// also the status' lastError.
 	failure string
@@ -29,6 +34,9 @@ func (r *run) submit(ctx workflow.Context, action remediation.Action, amountMino
 	r.status.AmountMinor = amountMinor
 	amount := formatAmount(amountMinor, d.Currency)
 	key := remediation.IdempotencyKey(d.TransactionID, action, amountMinor, d.AmountMinor)
+	if r.carried.RenewKey {
+		key = remediation.RenewedIdempotencyKey(key, r.status.Attempts)
+	}
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**Submitting** a %s of %s to the gateway (submission %d, Idempotency-Key `%s`); retried for up to %s before it goes to finance review.",
 		action, amount, r.status.Attempts, key, r.settings.RetryWindow))
 
@@ -58,10 +66,20 @@ func (r *run) submit(ctx workflow.Context, action remediation.Action, amountMino
 			failure = unknownOutcomeWarning(action) + failure
 		}
 		r.status.LastError = failure
-		return submission{failure: failure}
+		return submission{failure: failure, refundStatus: remediation.RefundStatusFailedReview}
 	}
 	r.status.LastError = ""
 	r.status.GatewayReference = result.GatewayReference
+	if result.GatewayStatus != "" {
+		r.status.GatewayStatus = result.GatewayStatus
+	}
+	if remediation.SettlementOf(result.GatewayStatus) == remediation.SettlementPending &&
+		workflow.GetVersion(ctx, gatewaySettlement, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		// Asked only when the gateway said "not yet", so a refund it
+		// settles at once has today's history. Before the change, any
+		// answer it took was Completed.
+		return submission{pending: true}
+	}
 	return submission{accepted: true}
 }
 

@@ -36,6 +36,15 @@ const (
 	//                   next run is ...then_approved.run2.json
 	//   DefaultVersion: review_past_continue_threshold_before_continue_as_new.json
 	continueAsNewReview = "continue-as-new-review"
+
+	// gatewaySettlement waits for the gateway's final word on a refund it
+	// took as pending (AwaitingGateway), by webhook or poll. Before it, a
+	// refund the gateway took was Completed whatever it said. Asked only
+	// when the gateway answered pending.
+	//   version 1:      (to record: pending then succeeded by webhook, by
+	//                   poll, pending then failed then approved)
+	//   DefaultVersion: every history above (none asks it)
+	gatewaySettlement = "gateway-settlement"
 )
 
 // lateContinueCheck is the change ID of the n-th continue-as-new check after

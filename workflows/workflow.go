@@ -38,14 +38,14 @@ func (r *Remediation) RemediationWorkflow(ctx workflow.Context, d remediation.Di
 	case continued != nil:
 		run.resumeReview(ctx, continued)
 	case d.Action == remediation.ActionReview:
-		run.escalate(ctx, "the agent sent this transaction for finance review", false)
+		run.escalate(ctx, "the agent sent this transaction for finance review", "")
 	case d.AmountError != "":
-		run.escalate(ctx, "the refund amount cannot be used: "+d.AmountError, true)
+		run.escalate(ctx, "the refund amount cannot be used: "+d.AmountError, remediation.RefundStatusFailedReview)
 	default:
-		if s := run.submit(ctx, d.Action, d.AmountMinor); s.accepted {
+		if s := run.submitAndSettle(ctx, d.Action, d.AmountMinor); s.accepted {
 			run.complete(ctx)
 		} else {
-			run.escalate(ctx, s.failure, true)
+			run.escalate(ctx, s.failure, s.refundStatus)
 		}
 	}
 

@@ -527,6 +527,10 @@ type scriptedWorld struct {
 	releaseOnce  sync.Once
 }
 
+func (w *scriptedWorld) Check(context.Context, activities.SettlementCheck) (remediation.GatewayEvent, error) {
+	return remediation.GatewayEvent{}, nil
+}
+
 func (w *scriptedWorld) Submit(ctx context.Context, s activities.Submission) (activities.SubmissionResult, error) {
 	if strings.HasPrefix(s.TransactionID, "HANG-") {
 		return w.hanging.Submit(ctx, s)

@@ -27,7 +27,10 @@ const (
 type State string
 
 const (
-	StateSubmitting       State = "Submitting"
+	StateSubmitting State = "Submitting"
+	// StateAwaitingGateway: the gateway took the refund and has not given
+	// its final word.
+	StateAwaitingGateway  State = "AwaitingGateway"
 	StateCompleted        State = "Completed"
 	StateAwaitingReview   State = "AwaitingReview"
 	StateRejected         State = "Rejected"
@@ -45,6 +48,7 @@ const (
 	WorkflowIDPrefix    = "remediation-"
 	StatusQuery         = "status"
 	DecisionSignal      = "finance-decision"
+	GatewayEventSignal  = "gateway-event"
 	InitiatedBy         = "Genesys_Automation"
 	DefaultTaskQueue    = "refund-remediation"
 	DefaultNamespace    = "default"
@@ -163,16 +167,20 @@ type DecisionRecord struct {
 
 // Status is the status query result.
 type Status struct {
-	State            State            `json:"state"`
-	Action           Action           `json:"action"`
-	TransactionID    string           `json:"transactionId"`
-	AmountMinor      int64            `json:"amountMinor"`
-	Currency         string           `json:"currency"`
-	Attempts         int              `json:"attempts"`
-	LastError        string           `json:"lastError"`
-	GatewayReference string           `json:"gatewayReference"`
-	WorkitemID       string           `json:"workitemId"`
-	Decisions        []DecisionRecord `json:"decisions"`
+	State            State  `json:"state"`
+	Action           Action `json:"action"`
+	TransactionID    string `json:"transactionId"`
+	AmountMinor      int64  `json:"amountMinor"`
+	Currency         string `json:"currency"`
+	Attempts         int    `json:"attempts"`
+	LastError        string `json:"lastError"`
+	GatewayReference string `json:"gatewayReference"`
+	// GatewayStatus is the gateway's own last word on the refund (pending,
+	// succeeded, failed, canceled, reversed, or its own term); empty
+	// before one.
+	GatewayStatus string           `json:"gatewayStatus"`
+	WorkitemID    string           `json:"workitemId"`
+	Decisions     []DecisionRecord `json:"decisions"`
 	// Escalation is how finance ops were told: "workitem", "email" or "".
 	Escalation string `json:"escalation,omitempty"`
 	// WritebackErrors are Genesys write-backs that did not take (for example
@@ -183,8 +191,10 @@ type Status struct {
 
 // Genesys refundStatus participant-attribute values.
 const (
+	RefundStatusPending          = "Refund_Pending"
 	RefundStatusCompleted        = "Completed"
 	RefundStatusFailedReview     = "Refund_Failed_Manual_Review"
+	RefundStatusReversedReview   = "Refund_Reversed_Manual_Review"
 	RefundStatusRejected         = "Rejected"
 	RefundStatusResolvedManually = "ResolvedManually"
 )
