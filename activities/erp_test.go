@@ -35,6 +35,7 @@ func newERP(t *testing.T, expiresIn int, timeout time.Duration, handle func(w ht
 	}
 	mux.HandleFunc("/refunds", api)
 	mux.HandleFunc("/chargebacks", api)
+	mux.HandleFunc("/refunds/status/", api)
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	logger, logs := testLogger()
@@ -445,11 +446,63 @@ func TestERPFinal4xx(t *testing.T) {
 
 func TestERPOther2xxIsNotSuccess(t *testing.T) {
 	t.Parallel()
-	f := newERP(t, 3600, 5*time.Second, answer(202, `{"id":"maybe"}`))
+	f := newERP(t, 3600, 5*time.Second, answer(204, ``))
 	_, err := f.gw.Submit(t.Context(), refundSubmission())
 	wantFinal(t, err, ErrGatewayRejected)
-	if !strings.Contains(err.Error(), "202") {
+	if !strings.Contains(err.Error(), "204") {
 		t.Errorf("error = %q", err)
+	}
+}
+
+// 202, or a body saying pending or processing, is taken but not final; a
+// body saying failed is a final failure at once.
+func TestERPAnswersThatAreNotFinal(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		status     int
+		body       string
+		wantStatus string
+	}{
+		{202, `{"id":"R-1"}`, "pending"},
+		{200, `{"id":"R-1","status":"pending"}`, "pending"},
+		{201, `{"id":"R-1","status":"Processing"}`, "processing"},
+		{201, `{"id":"R-1"}`, ""},
+	} {
+		f := newERP(t, 3600, 5*time.Second, answer(tc.status, tc.body))
+		res, err := f.gw.Submit(t.Context(), refundSubmission())
+		if err != nil || res.GatewayStatus != tc.wantStatus || res.GatewayReference != "R-1" {
+			t.Errorf("%d %s: %+v, %v; want gatewayStatus %q", tc.status, tc.body, res, err, tc.wantStatus)
+		}
+	}
+	f := newERP(t, 3600, 5*time.Second, answer(200, `{"id":"R-1","status":"failed","reason":"account closed"}`))
+	_, err := f.gw.Submit(t.Context(), refundSubmission())
+	if ae := wantFinal(t, err, ErrGatewayRejected); !strings.Contains(ae.Error(), "account closed") {
+		t.Errorf("error %q does not give the reason", ae)
+	}
+}
+
+// Check reads the status URL with the token; without one it has nothing
+// to say and makes no call.
+func TestERPCheck(t *testing.T) {
+	t.Parallel()
+	f := newERP(t, 3600, 5*time.Second, answer(200, `{"status":"failed","reason":"account closed"}`))
+	cfg := f.config(5 * time.Second)
+	cfg.StatusURL = f.srv.URL + "/refunds/status"
+	gw, err := NewERPGateway(cfg, NewHTTPClient(5*time.Second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := gw.Check(t.Context(), SettlementCheck{TransactionID: "T1", GatewayReference: "R 1", Poll: 3})
+	if err != nil || ev.Status != "failed" || ev.Reason != "account closed" || ev.EventID != "poll:3" || ev.GatewayReference != "R 1" {
+		t.Fatalf("check: %+v, %v", ev, err)
+	}
+	reqs := f.reqs.all()
+	if len(reqs) != 1 || reqs[0].method != http.MethodGet || reqs[0].path != "/refunds/status/R 1" || !strings.HasPrefix(reqs[0].header.Get("Authorization"), "Bearer ") {
+		t.Errorf("requests %+v", reqs)
+	}
+	ev, err = f.gw.Check(t.Context(), SettlementCheck{TransactionID: "T1", GatewayReference: "R-1", Poll: 1})
+	if err != nil || ev.Status != "" || len(f.reqs.all()) != 1 {
+		t.Errorf("without a status URL: %+v, %v, %d calls", ev, err, len(f.reqs.all()))
 	}
 }
 

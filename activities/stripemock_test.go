@@ -175,3 +175,24 @@ func startStrictStripeMock(t *testing.T) string {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestStripeMockValidatesTheSettlementCheck proves GET /v1/refunds/{id} is
+// a request Stripe's spec accepts, and that its status is read.
+func TestStripeMockValidatesTheSettlementCheck(t *testing.T) {
+	t.Parallel()
+	gw := stripeMockGateway(t, testenv.StartStripeMock(t))
+	res, err := gw.Submit(t.Context(), stripeSubmission("pi_3MtwBwLkdIwHu7ix28a3tqPa"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GatewayStatus == "" {
+		t.Errorf("submission result %+v carries no gateway status", res)
+	}
+	ev, err := gw.Check(t.Context(), SettlementCheck{TransactionID: "pi_3MtwBwLkdIwHu7ix28a3tqPa", GatewayReference: res.GatewayReference, Poll: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Status == "" || ev.GatewayReference != res.GatewayReference || ev.EventID != "poll:1" || ev.Gateway != "stripe" {
+		t.Errorf("check answered %+v", ev)
+	}
+}

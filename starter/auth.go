@@ -101,6 +101,12 @@ func (as approverSet) lookup(candidate secret) (string, bool) {
 	return name, name != ""
 }
 
+// has reports whether t is any approver's token.
+func (as approverSet) has(t secret) bool {
+	_, ok := as.lookup(t)
+	return ok
+}
+
 // presentedToken reads the credential from Authorization: "Bearer <token>",
 // or Basic with the token as the password (the user name is ignored).
 func presentedToken(r *http.Request) (secret, bool) {

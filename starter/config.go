@@ -34,6 +34,10 @@ type Config struct {
 	StartTimeout    time.Duration `envconfig:"TEMPORAL_START_TIMEOUT" default:"5s" desc:"how long one request may wait for Temporal before answering 503"`
 	// CodecOrigins are the Temporal UI origins allowed to call /codec.
 	CodecOrigins []string `envconfig:"CODEC_CORS_ORIGINS" default:"http://localhost:8233" desc:"browser origins (the Temporal UI) allowed to call the codec server at /codec, comma-separated"`
+	// GatewayEventTokens and StripeWebhookSecrets verify the gateways'
+	// webhooks; several allow rotation.
+	GatewayEventTokens   []string `envconfig:"GATEWAY_EVENT_TOKENS" desc:"comma-separated Bearer tokens accepted on POST /v1/gateway-events/erp; empty refuses every ERP event"`
+	StripeWebhookSecrets []string `envconfig:"STRIPE_WEBHOOK_SECRETS" desc:"comma-separated Stripe webhook signing secrets (whsec_...) for POST /v1/gateway-events/stripe; empty refuses every Stripe event"`
 }
 
 // settings is Config checked and parsed into what the handlers use.
@@ -48,6 +52,9 @@ type settings struct {
 	// codecKeys is nil when payload encryption is off (no /codec then).
 	codecKeys    *codec.Keyring
 	codecOrigins []string
+
+	gatewayEvents tokenSet
+	stripeSecrets [][]byte
 }
 
 // loadConfig reads the environment. Errors name the variable at fault.
@@ -89,6 +96,22 @@ func (c *Config) parse() (settings, error) {
 	for _, a := range s.approvers {
 		if s.webhook.contains(a.token) {
 			return s, fmt.Errorf("REFUNDFLOW_APPROVER_TOKENS: approver %q uses a token that is also in REFUNDFLOW_WEBHOOK_TOKENS", a.name)
+		}
+	}
+	for _, t := range c.GatewayEventTokens {
+		if t = strings.TrimSpace(t); t != "" {
+			s.gatewayEvents = append(s.gatewayEvents, newSecret(t))
+		}
+	}
+	for _, t := range s.gatewayEvents {
+		// A gateway's token must open no other door.
+		if s.webhook.contains(t) || s.approvers.has(t) {
+			return s, errors.New("REFUNDFLOW_GATEWAY_EVENT_TOKENS: a token is also a webhook or approver token")
+		}
+	}
+	for _, sec := range c.StripeWebhookSecrets {
+		if sec = strings.TrimSpace(sec); sec != "" {
+			s.stripeSecrets = append(s.stripeSecrets, []byte(sec))
 		}
 	}
 	if s.dispositions, err = remediation.ParseDispositions(c.Dispositions); err != nil {

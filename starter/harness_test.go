@@ -35,6 +35,10 @@ const (
 	webhookTokenOld = "wh-token-being-rotated-out"
 	aliceToken      = "approver-alice-0123456789"
 	bobToken        = "approver-bob-0123456789"
+
+	gatewayEventToken = "erp-events-0123456789"
+	stripeSecretOld   = "whsec_being_rotated_out"
+	stripeSecretNew   = "whsec_0123456789abcdef"
 )
 
 // testSettings are the parsed settings every test server uses.
@@ -47,6 +51,9 @@ func testSettings(t *testing.T, namespace, taskQueue string, startTimeout time.D
 		Dispositions:    remediation.DefaultDispositions,
 		DefaultCurrency: "usd",
 		StartTimeout:    startTimeout,
+
+		GatewayEventTokens:   []string{gatewayEventToken},
+		StripeWebhookSecrets: []string{stripeSecretOld, stripeSecretNew},
 	}
 	st, err := cfg.parse()
 	if err != nil {
@@ -135,6 +142,10 @@ func (f *fakeActivities) Submit(ctx context.Context, s activities.Submission) (a
 	// A transaction named retry-... meets a gateway outage for two attempts.
 	if strings.HasPrefix(s.TransactionID, "retry-") && activity.GetInfo(ctx).Attempt < 3 {
 		return activities.SubmissionResult{}, temporal.NewApplicationError("gateway answered 503 Service Unavailable", string(activities.ErrGatewayUnavailable))
+	}
+	if strings.HasPrefix(s.TransactionID, "pending-") {
+		// The gateway takes it and settles it later (its webhook).
+		return activities.SubmissionResult{GatewayReference: "gw-" + s.TransactionID, HTTPStatus: http.StatusOK, GatewayStatus: "pending"}, nil
 	}
 	return activities.SubmissionResult{GatewayReference: "gw-" + s.TransactionID, HTTPStatus: http.StatusCreated}, nil
 }

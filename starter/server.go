@@ -31,6 +31,10 @@ type server struct {
 	now          func() time.Time
 	codecKeys    *codec.Keyring
 	codecOrigins []string
+	// gatewayEvents are the ERP webhook's tokens, stripeSecrets Stripe's
+	// webhook signing secrets; empty refuses every such event.
+	gatewayEvents tokenSet
+	stripeSecrets [][]byte
 }
 
 func newServer(st settings, c client.Client, logger *slog.Logger) *server {
@@ -48,6 +52,9 @@ func newServer(st settings, c client.Client, logger *slog.Logger) *server {
 		now:          time.Now,
 		codecKeys:    st.codecKeys,
 		codecOrigins: st.codecOrigins,
+
+		gatewayEvents: st.gatewayEvents,
+		stripeSecrets: st.stripeSecrets,
 	}
 }
 
@@ -58,6 +65,8 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/remediations", s.handleList)
 	mux.HandleFunc("GET /v1/remediations/{transactionId}", s.handleStatus)
 	mux.HandleFunc("POST /v1/remediations/{transactionId}/decision", s.handleDecision)
+	mux.HandleFunc("POST /v1/gateway-events/erp", s.handleERPEvent)
+	mux.HandleFunc("POST /v1/gateway-events/stripe", s.handleStripeEvent)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	if s.codecKeys != nil {

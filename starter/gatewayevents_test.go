@@ -1,0 +1,141 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/refundflow/refundflow/internal/remediation"
+)
+
+// stripeSignature is the Stripe-Signature header Stripe would send.
+func stripeSignature(secret string, at time.Time, body []byte) string {
+	ts := strconv.FormatInt(at.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts + "."))
+	mac.Write(body)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+func TestVerifyStripeSignature(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_780_000_000, 0)
+	body := []byte(`{"id":"evt_1"}`)
+	secrets := [][]byte{[]byte(stripeSecretOld), []byte(stripeSecretNew)}
+	for name, tc := range map[string]struct {
+		header string
+		body   []byte
+		want   bool
+	}{
+		"current secret":           {stripeSignature(stripeSecretNew, now, body), body, true},
+		"secret being rotated out": {stripeSignature(stripeSecretOld, now, body), body, true},
+		"a second v1 that matches": {stripeSignature(stripeSecretNew, now, body) + ",v1=00ff", body, true},
+		"unknown secret":           {stripeSignature("whsec_other", now, body), body, false},
+		"body changed":             {stripeSignature(stripeSecretNew, now, body), []byte(`{"id":"evt_2"}`), false},
+		"older than 300 s":         {stripeSignature(stripeSecretNew, now.Add(-301*time.Second), body), body, false},
+		"from the future":          {stripeSignature(stripeSecretNew, now.Add(301*time.Second), body), body, false},
+		"no timestamp":             {"v1=" + strings.Repeat("00", 32), body, false},
+		"empty":                    {"", body, false},
+	} {
+		if got := verifyStripeSignature(tc.header, tc.body, secrets, now); got != tc.want {
+			t.Errorf("%s: verified %v, want %v", name, got, tc.want)
+		}
+	}
+	if verifyStripeSignature(stripeSignature(stripeSecretNew, now, body), body, nil, now) {
+		t.Error("verified with no secret configured")
+	}
+}
+
+// TestGatewayEvents drives both webhooks against a real dev server: a
+// pending refund waits in AwaitingGateway until its event settles it.
+func TestGatewayEvents(t *testing.T) {
+	t.Parallel()
+	const queue = "gateway-events-test"
+	env, _ := startTemporal(t, queue)
+	api := newAPIServer(t, env.HostPort, queue, 5*time.Second)
+
+	awaitingGateway := func(t *testing.T, prefix string) string {
+		t.Helper()
+		txn := txnID("pending-" + prefix)
+		if resp := api.postDisposition(dispositionBody(txn, "Refund_Processed", "20.00")); resp.code != http.StatusAccepted {
+			t.Fatalf("start: %d %s", resp.code, resp.raw)
+		}
+		api.waitStatus(txn, func(s remediation.Status) bool { return s.State == remediation.StateAwaitingGateway })
+		return txn
+	}
+	erp := func(token string, body any) response {
+		return api.request(http.MethodPost, "/v1/gateway-events/erp", token, body)
+	}
+	stripe := func(sig string, body []byte) response {
+		return api.send(http.MethodPost, "/v1/gateway-events/stripe", body, func(r *http.Request) {
+			r.Header.Set("Content-Type", "application/json")
+			if sig != "" {
+				r.Header.Set("Stripe-Signature", sig)
+			}
+		})
+	}
+
+	t.Run("erp: succeeded completes the refund; a repeat is 200 and changes nothing", func(t *testing.T) {
+		t.Parallel()
+		txn := awaitingGateway(t, "erp")
+		ev := map[string]any{"eventId": "evt-" + txn, "transactionId": txn, "refundId": "gw-" + txn, "status": "succeeded"}
+		if resp := erp(gatewayEventToken, ev); resp.code != http.StatusOK {
+			t.Fatalf("event: %d %s", resp.code, resp.raw)
+		}
+		st := api.waitStatus(txn, func(s remediation.Status) bool { return s.State == remediation.StateCompleted })
+		if st.GatewayStatus != "succeeded" {
+			t.Errorf("gatewayStatus %q", st.GatewayStatus)
+		}
+		if resp := erp(gatewayEventToken, ev); resp.code != http.StatusOK {
+			t.Errorf("repeat: %d %s", resp.code, resp.raw)
+		}
+	})
+	t.Run("erp: a wrong token is 401, a bad body 400, and the refund still waits", func(t *testing.T) {
+		t.Parallel()
+		txn := awaitingGateway(t, "erpbad")
+		ev := map[string]any{"eventId": "evt-" + txn, "transactionId": txn, "refundId": "gw-" + txn, "status": "succeeded"}
+		for _, token := range []string{"", webhookToken, aliceToken, "nope"} {
+			if resp := erp(token, ev); resp.code != http.StatusUnauthorized {
+				t.Errorf("token %q: %d %s", token, resp.code, resp.raw)
+			}
+		}
+		for _, body := range []any{"{not json", map[string]any{"transactionId": txn, "status": "succeeded"},
+			map[string]any{"eventId": "e1", "transactionId": txn, "status": "maybe"}} {
+			if resp := erp(gatewayEventToken, body); resp.code != http.StatusBadRequest {
+				t.Errorf("body %v: %d %s", body, resp.code, resp.raw)
+			}
+		}
+		if st := api.waitStatus(txn, func(remediation.Status) bool { return true }); st.State != remediation.StateAwaitingGateway {
+			t.Errorf("state %s after refused events", st.State)
+		}
+	})
+	t.Run("stripe: a signed refund.failed sends it to review with the reason", func(t *testing.T) {
+		t.Parallel()
+		txn := awaitingGateway(t, "stripe")
+		body := []byte(fmt.Sprintf(`{"id":"evt_%s","type":"refund.failed","created":%d,"data":{"object":{"id":"gw-%s","object":"refund","status":"failed","failure_reason":"expired_or_canceled_card","metadata":{"transaction_id":"%s"}}}}`,
+			txn, time.Now().Unix(), txn, txn))
+		if resp := stripe(stripeSignature(stripeSecretNew, time.Now(), body)+"x", body); resp.code != http.StatusBadRequest {
+			t.Errorf("bad signature: %d %s", resp.code, resp.raw)
+		}
+		if resp := stripe(stripeSignature(stripeSecretOld, time.Now(), body), body); resp.code != http.StatusOK {
+			t.Fatalf("event: %d %s", resp.code, resp.raw)
+		}
+		st := api.waitStatus(txn, func(s remediation.Status) bool { return s.State == remediation.StateAwaitingReview })
+		if st.GatewayStatus != "failed" || !strings.Contains(st.LastError, "expired_or_canceled_card") {
+			t.Errorf("status %+v", st)
+		}
+	})
+	t.Run("an event for a transaction no remediation knows is 200", func(t *testing.T) {
+		t.Parallel()
+		ev := map[string]any{"eventId": "evt-x", "transactionId": txnID("nobody"), "refundId": "r", "status": "succeeded"}
+		if resp := erp(gatewayEventToken, ev); resp.code != http.StatusOK {
+			t.Errorf("%d %s", resp.code, resp.raw)
+		}
+	})
+}
