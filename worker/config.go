@@ -17,6 +17,9 @@ type Config struct {
 
 	RetryWindow    time.Duration `envconfig:"GATEWAY_RETRY_WINDOW" default:"10m" desc:"how long one submission is retried before it goes to finance review"`
 	ReviewReminder time.Duration `envconfig:"REVIEW_REMINDER" default:"4h" desc:"how often finance ops are reminded while a review waits"`
+	// The wait for the gateway's final word on a refund it took as pending.
+	SettlementPoll    time.Duration `envconfig:"SETTLEMENT_POLL" default:"1m" desc:"first wait before the gateway is asked about a pending refund; each later poll waits twice as long, up to 6h"`
+	SettlementTimeout time.Duration `envconfig:"SETTLEMENT_TIMEOUT" default:"1200h" desc:"how long a pending refund may wait for the gateway's final word before it goes to finance review (50 days; Stripe fails a pending refund after 45)"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 
 	// Tuning is shared with the benchmark's bare worker (see harness/bench/).
@@ -28,5 +31,8 @@ func (c Config) settings() workflows.Settings {
 		GatewayTimeout: c.GatewayConfig.Timeout,
 		RetryWindow:    c.RetryWindow,
 		ReviewReminder: c.ReviewReminder,
+
+		SettlementPoll:    c.SettlementPoll,
+		SettlementTimeout: c.SettlementTimeout,
 	}
 }
