@@ -184,3 +184,37 @@ func closedLine(c WorkitemClosure) string {
 	}
 	return line + "."
 }
+
+// openCategory is the status category of a workitem waiting in its queue.
+const openCategory = "Open"
+
+// openStatusID is the worktype's status a reopened review's workitem goes
+// back to: of its Open statuses the one named "Open", else the first.
+func (g *GenesysClient) openStatusID(ctx context.Context, op, worktype string) (string, error) {
+	resp, err := g.call(ctx, op, http.MethodGet, "/api/v2/taskmanagement/worktypes/"+url.PathEscape(worktype)+"/statuses", nil)
+	if err != nil {
+		return "", err
+	}
+	var listing struct {
+		Entities []workitemStatus `json:"entities"`
+	}
+	if err := json.Unmarshal(resp.body, &listing); err != nil {
+		return "", g.api.fail(op, failure{errType: ErrGenesysUnavailable, msg: "Genesys answered the worktype's statuses with something that is not a status listing" + quoteExcerpt(resp.body)}, "")
+	}
+	first := ""
+	for _, s := range listing.Entities {
+		if s.Category != openCategory || s.ID == "" {
+			continue
+		}
+		if strings.EqualFold(strings.TrimSpace(s.Name), openCategory) {
+			return s.ID, nil
+		}
+		if first == "" {
+			first = s.ID
+		}
+	}
+	if first == "" {
+		return "", ErrConfiguration.Final(fmt.Sprintf("%s: worktype %s has no status in category Open to reopen the review's workitem in", op, worktype), nil)
+	}
+	return first, nil
+}

@@ -115,7 +115,18 @@ func (g *GenesysClient) Escalate(ctx context.Context, e Escalation) (EscalationR
 		return EscalationResult{}, err
 	}
 	if existing != nil {
-		if existing.StatusCategory == "Closed" {
+		if existing.StatusCategory == closedCategory && e.Reopen {
+			// The earlier review closed it; this one needs it open again.
+			open, err := g.openStatusID(ctx, op, g.cfg.WorktypeID)
+			if err != nil {
+				return EscalationResult{}, err
+			}
+			if err := g.patchWorkitem(ctx, op, existing.ID, map[string]any{"statusId": open, "description": description}); err != nil {
+				return EscalationResult{}, err
+			}
+			return EscalationResult{Channel: ChannelWorkitem, WorkitemID: existing.ID, Created: false}, nil
+		}
+		if existing.StatusCategory == closedCategory {
 			g.logger.Warn("the transaction's workitem is closed; reusing it (one workitem per transaction)", "op", op, "workitemId", existing.ID)
 		}
 		if existing.Description != description {

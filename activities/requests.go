@@ -70,6 +70,11 @@ type Escalation struct {
 	ConversationID string `json:"conversationId,omitempty"`
 	AgentID        string `json:"agentId,omitempty"`
 	CustomerID     string `json:"customerId,omitempty"`
+	// Reopen: the review is of a remediation that had ended Completed and
+	// was reopened by the gateway's failure or reversal; its workitem was
+	// closed with the earlier review and is opened again (one workitem per
+	// transaction).
+	Reopen bool `json:"reopen,omitempty"`
 }
 
 // EscalationResult says where finance ops were told.

@@ -202,11 +202,24 @@ func (s *server) deliverGatewayEvent(w http.ResponseWriter, r *http.Request, txn
 	ctx, cancel := context.WithTimeout(r.Context(), s.startTimeout)
 	defer cancel()
 	err := s.temporal.SignalWorkflow(ctx, remediation.WorkflowID(txn), "", remediation.GatewayEventSignal, ev)
+	if isNotFound(err) {
+		// No run is open: a failure or reversal after Completed reopens it.
+		err = s.reopenCompleted(ctx, txn, ev)
+		if isAlreadyStarted(err) {
+			// Another event reopened it a moment ago: this one goes to that run.
+			err = s.temporal.SignalWorkflow(ctx, remediation.WorkflowID(txn), "", remediation.GatewayEventSignal, ev)
+		} else if err == nil {
+			s.logger.WarnContext(r.Context(), "the gateway reports a failure after the remediation ended Completed: back in front of finance",
+				"gateway", ev.Gateway, "eventId", ev.EventID, "transactionId", txn, "gatewayStatus", ev.Status)
+			writeJSON(w, http.StatusOK, map[string]string{"status": "reopened"})
+			return
+		}
+	}
 	switch {
-	case isNotFound(err):
-		s.logger.WarnContext(r.Context(), "gateway event for a transaction with no running remediation; not delivered",
+	case isNotFound(err) || errors.Is(err, errNothingToReopen):
+		s.logger.WarnContext(r.Context(), "gateway event for a transaction with no open remediation; nothing to do",
 			"gateway", ev.Gateway, "eventId", ev.EventID, "transactionId", txn, "gatewayStatus", ev.Status)
-		writeJSON(w, http.StatusOK, map[string]string{"status": "unknown transaction"})
+		writeJSON(w, http.StatusOK, map[string]string{"status": "no open remediation"})
 	case err != nil:
 		s.temporalFailed(w, r, "signal gateway event", err)
 	default:

@@ -131,6 +131,60 @@ func TestGatewayEvents(t *testing.T) {
 			t.Errorf("status %+v", st)
 		}
 	})
+	t.Run("erp: a reversal after Completed puts it back in front of finance", func(t *testing.T) {
+		t.Parallel()
+		txn := awaitingGateway(t, "reversal")
+		ok := map[string]any{"eventId": "evt-ok-" + txn, "transactionId": txn, "refundId": "gw-" + txn, "status": "succeeded"}
+		if resp := erp(gatewayEventToken, ok); resp.code != http.StatusOK {
+			t.Fatalf("event: %d %s", resp.code, resp.raw)
+		}
+		api.waitStatus(txn, func(s remediation.Status) bool { return s.State == remediation.StateCompleted })
+		// Once the run has closed, a reversal reopens it in a new run (one
+		// that comes while it ends is taken by that run: the last test).
+		if err := env.Client.GetWorkflow(t.Context(), remediation.WorkflowID(txn), "").Get(t.Context(), nil); err != nil {
+			t.Fatal(err)
+		}
+		// A repeat after the end changes nothing.
+		if resp := erp(gatewayEventToken, ok); resp.code != http.StatusOK || resp.str("status") != "no open remediation" {
+			t.Errorf("repeat after the end: %d %s", resp.code, resp.raw)
+		}
+		rev := map[string]any{"eventId": "evt-rev-" + txn, "transactionId": txn, "refundId": "gw-" + txn, "status": "reversed", "reason": "bank returned it"}
+		if resp := erp(gatewayEventToken, rev); resp.code != http.StatusOK || resp.str("status") != "reopened" {
+			t.Fatalf("reversal: %d %s", resp.code, resp.raw)
+		}
+		st := api.waitStatus(txn, func(s remediation.Status) bool {
+			return s.State == remediation.StateAwaitingReview && s.WorkitemID != ""
+		})
+		if st.GatewayStatus != "reversed" || !strings.Contains(st.LastError, "bank returned it") || st.WorkitemID == "" {
+			t.Errorf("reopened status %+v", st)
+		}
+		// The same reversal again goes to the open review, which ignores it.
+		if resp := erp(gatewayEventToken, rev); resp.code != http.StatusOK || resp.str("status") != "delivered" {
+			t.Errorf("repeat of the reversal: %d %s", resp.code, resp.raw)
+		}
+		if resp := api.decide(txn, aliceToken, map[string]any{"decision": "reject", "note": "customer refunded by cheque"}); resp.code != http.StatusAccepted {
+			t.Fatalf("decide: %d %s", resp.code, resp.raw)
+		}
+		api.waitStatus(txn, func(s remediation.Status) bool { return s.State == remediation.StateRejected })
+	})
+	t.Run("erp: a failure that comes while the run is ending reopens it there", func(t *testing.T) {
+		t.Parallel()
+		txn := awaitingGateway(t, "late")
+		for _, ev := range []map[string]any{
+			{"eventId": "evt-ok-" + txn, "transactionId": txn, "refundId": "gw-" + txn, "status": "succeeded"},
+			{"eventId": "evt-fail-" + txn, "transactionId": txn, "refundId": "gw-" + txn, "status": "failed", "reason": "charge disputed"},
+		} {
+			if resp := erp(gatewayEventToken, ev); resp.code != http.StatusOK {
+				t.Fatalf("event: %d %s", resp.code, resp.raw)
+			}
+		}
+		st := api.waitStatus(txn, func(s remediation.Status) bool {
+			return s.State == remediation.StateAwaitingReview && s.WorkitemID != ""
+		})
+		if st.GatewayStatus != "failed" || !strings.Contains(st.LastError, "charge disputed") {
+			t.Errorf("status %+v", st)
+		}
+	})
 	t.Run("an event for a transaction no remediation knows is 200", func(t *testing.T) {
 		t.Parallel()
 		ev := map[string]any{"eventId": "evt-x", "transactionId": txnID("nobody"), "refundId": "r", "status": "succeeded"}

@@ -69,6 +69,11 @@ type ContinuedReview struct {
 	// submission's Idempotency-Key ends in :r<attempt> (the old key would
 	// replay the failed refund).
 	RenewKey bool `json:"renewKey,omitempty"`
+	// Reopened is the gateway's report of a failure or reversal that puts a
+	// remediation which had ended Completed back in front of finance: the
+	// starter starts the transaction's next run with it (reopenCompleted).
+	// Never handed on by continue-as-new: the review is under way then.
+	Reopened *remediation.GatewayEvent `json:"reopened,omitempty"`
 	// LeftBehind counts the decision records and write-back errors that
 	// earlier runs did not hand on (see carriedStatus): they are in those
 	// runs' histories.
@@ -177,6 +182,7 @@ func (r *run) reviewOutgrown(ctx workflow.Context) bool {
 // still on an old path is unaffected (a continued run is on the new one).
 func (r *run) continueAsNew(ctx workflow.Context) error {
 	c := r.carried
+	c.Reopened = nil
 	var left int
 	c.Status, left = carriedStatus(c.Status)
 	c.LeftBehind += left

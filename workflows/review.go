@@ -55,6 +55,7 @@ func (r *run) notifyFinance(ctx workflow.Context) {
 		ConversationID:  d.ConversationID,
 		AgentID:         d.AgentID,
 		CustomerID:      d.CustomerID,
+		Reopen:          r.reopened,
 	}
 	actx := workflow.WithActivityOptions(ctx, r.settings.genesysOptions("Escalate to finance ops: "+oneLine(r.carried.ReviewReason, 120)))
 	var result activities.EscalationResult
@@ -82,6 +83,13 @@ func (r *run) awaitDecision(ctx workflow.Context) {
 		received = true
 	})
 	selector.AddFuture(r.reminder, func(workflow.Future) { reminded = true })
+	// In review the gateway's word changes nothing by itself (a human
+	// decides), but finance ops see it in the status.
+	selector.AddReceive(r.gatewayEvents, func(c workflow.ReceiveChannel, _ bool) {
+		var ev remediation.GatewayEvent
+		c.Receive(ctx, &ev)
+		r.noteGatewayWord(ev)
+	})
 	if r.reminding != nil {
 		selector.AddFuture(r.reminding, func(workflow.Future) { delivered = true })
 	}

@@ -35,6 +35,13 @@ type run struct {
 	stopReminding workflow.CancelFunc
 	// continued is true in a run that took over a review from an earlier one.
 	continued bool
+	// gatewayEvents is the gateway's word (webhooks, from the starter).
+	// Reading a signal channel is no command: histories without such a
+	// signal replay as before.
+	gatewayEvents workflow.ReceiveChannel
+	// reopened is true in a run the gateway's failure or reversal started
+	// after the remediation had ended Completed (reopen).
+	reopened bool
 	// lateChecks counts the continue-as-new checks of a run that had met
 	// the history limit before continue-as-new shipped (reviewOutgrown).
 	lateChecks int
@@ -52,6 +59,8 @@ func startRun(ctx workflow.Context, s Settings, d remediation.Disposition, conti
 		disposition: d,
 		decisions:   workflow.GetSignalChannel(ctx, remediation.DecisionSignal),
 		seen:        map[string]bool{},
+
+		gatewayEvents: workflow.GetSignalChannel(ctx, remediation.GatewayEventSignal),
 		carried: ContinuedReview{Status: remediation.Status{
 			State:         d.InitialState(),
 			Action:        d.Action,

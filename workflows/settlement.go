@@ -45,7 +45,7 @@ func (r *run) awaitSettlement(ctx workflow.Context) submission {
 		r.status.GatewayReference, r.status.GatewayStatus, remediation.GatewayEventSignal, r.settings.SettlementTimeout))
 	r.writeOutcome(ctx, remediation.RefundStatusPending).Wait(ctx)
 
-	w := &settlementWait{events: workflow.GetSignalChannel(ctx, remediation.GatewayEventSignal), seen: map[string]bool{}}
+	w := &settlementWait{events: r.gatewayEvents, seen: map[string]bool{}}
 	waitCtx, stopTimers := workflow.WithCancel(ctx)
 	defer stopTimers()
 	timeout, interval := r.settings.settlementTimeouts()
@@ -152,4 +152,67 @@ func (r *run) takeGatewayEvent(w *settlementWait, ev remediation.GatewayEvent) (
 		return submission{failure: failure, refundStatus: remediation.RefundStatusReversedReview}, true
 	}
 	return submission{}, false
+}
+
+// reopen puts a remediation that had ended Completed back in front of
+// finance: the gateway reported the refund failed or reversed after the
+// end. The money trail stays one: no refund is made until a human approves,
+// and then under a renewed key (the old one would replay the failed refund;
+// Stripe's lookup-before-create still sees the refunds already made).
+func (r *run) reopen(ctx workflow.Context, ev remediation.GatewayEvent) {
+	r.continued, r.reopened = false, true
+	r.carried.Reopened = nil
+	r.carried.RenewKey = true
+	r.carried.ReviewSince, r.carried.Reminders, r.carried.NextReminder = time.Time{}, 0, time.Time{}
+	// The earlier review's workitem was closed with it; finance ops get it
+	// again (the escalation reopens it) or an email.
+	r.status.Escalation, r.status.WorkitemID = "", ""
+	r.status.GatewayStatus = ev.Status
+
+	refundStatus, what := remediation.RefundStatusFailedReview, "failed"
+	if remediation.SettlementOf(ev.Status) == remediation.SettlementReversed {
+		refundStatus, what = remediation.RefundStatusReversedReview, "reversed"
+	}
+	reason := fmt.Sprintf("after this remediation ended Completed, the gateway reported refund %s %s", r.status.GatewayReference, what)
+	if ev.Reason != "" {
+		reason += ": " + oneLine(ev.Reason, 200)
+	}
+	reason += ". The customer may not have the money: approve to refund again, reject, or resolve by hand."
+	r.status.LastError = reason
+	r.escalate(ctx, reason, refundStatus)
+}
+
+// noteGatewayWord records, without acting on it, the gateway's word on the
+// current refund outside a settlement wait (in review, or after the end).
+func (r *run) noteGatewayWord(ev remediation.GatewayEvent) {
+	if !r.sameRefund(ev) {
+		return
+	}
+	if remediation.SettlementOf(ev.Status) != remediation.SettlementUnknown {
+		r.status.GatewayStatus = ev.Status
+	}
+}
+
+// lateGatewayFailure notes every gateway event already waiting, so none is
+// left unhandled when the run ends, and returns a failure or reversal of
+// the refund of a remediation that ended Completed.
+func (r *run) lateGatewayFailure() (remediation.GatewayEvent, bool) {
+	for {
+		var ev remediation.GatewayEvent
+		if !r.gatewayEvents.ReceiveAsync(&ev) {
+			return remediation.GatewayEvent{}, false
+		}
+		r.noteGatewayWord(ev)
+		switch remediation.SettlementOf(ev.Status) {
+		case remediation.SettlementFailed, remediation.SettlementReversed:
+			if r.status.State == remediation.StateCompleted && r.sameRefund(ev) {
+				return ev, true
+			}
+		}
+	}
+}
+
+// sameRefund reports whether ev is about the refund of the last submission.
+func (r *run) sameRefund(ev remediation.GatewayEvent) bool {
+	return ev.GatewayReference == "" || r.status.GatewayReference == "" || ev.GatewayReference == r.status.GatewayReference
 }

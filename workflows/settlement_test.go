@@ -136,3 +136,32 @@ func (s *WorkflowSuite) TestStaleAndForeignGatewayEventsChangeNothing() {
 	s.Equal(remediation.StateCompleted, out.State)
 	s.Empty(s.calls.escalations)
 }
+
+// A reversal after Completed starts a run with the outcome and the event:
+// back in review, Genesys told Refund_Reversed_Manual_Review, the workitem
+// reopened, and an approval refunds under a renewed key.
+func (s *WorkflowSuite) TestReversalAfterCompletedReopensTheReview() {
+	s.gateway = append(s.gateway, accepted("re_2"))
+	done := remediation.Status{
+		State: remediation.StateCompleted, Action: remediation.ActionRefund, TransactionID: "T-1001",
+		AmountMinor: 4999, Currency: "USD", Attempts: 1, GatewayReference: "re_1", GatewayStatus: "succeeded",
+		WorkitemID: "wi-old", Escalation: "workitem", Decisions: []remediation.DecisionRecord{},
+	}
+	ev := remediation.GatewayEvent{EventID: "evt_r", Gateway: "stripe", GatewayReference: "re_1", Status: "reversed", Reason: "bank returned the funds"}
+	c := ContinuedReview{Status: done, RefundStatus: remediation.RefundStatusCompleted, Reopened: &ev}
+	var during remediation.Status
+	s.env.RegisterDelayedCallback(func() { during = s.status() }, time.Minute)
+	s.decide(time.Hour, remediation.Decision{DecisionID: "d1", Decision: "approve", Approver: "alice"})
+	s.startContinued(refund(), c)
+
+	out := s.outcome()
+	s.Equal(remediation.StateAwaitingReview, during.State)
+	s.Equal("reversed", during.GatewayStatus)
+	s.Contains(during.LastError, "bank returned the funds")
+	s.Equal(remediation.StateCompleted, out.State)
+	s.Require().Len(s.calls.escalations, 1)
+	s.True(s.calls.escalations[0].Reopen, "the closed workitem is opened again")
+	s.Require().Len(s.calls.submissions, 1)
+	s.Equal("T-1001:refund:r2", s.calls.submissions[0].IdempotencyKey)
+	s.Equal([]string{remediation.RefundStatusReversedReview, remediation.RefundStatusCompleted}, s.refundStatuses())
+}

@@ -35,6 +35,8 @@ func (r *Remediation) RemediationWorkflow(ctx workflow.Context, d remediation.Di
 	}
 
 	switch {
+	case continued != nil && continued.Reopened != nil:
+		run.reopen(ctx, *continued.Reopened)
 	case continued != nil:
 		run.resumeReview(ctx, continued)
 	case d.Action == remediation.ActionReview:
@@ -53,11 +55,21 @@ func (r *Remediation) RemediationWorkflow(ctx workflow.Context, d remediation.Di
 	// by hand. Nothing is ever approved by time; reminders keep it in view.
 	// A review left open for months would outgrow Temporal's history limit
 	// and be terminated; it goes on in a new run instead.
-	for !run.status.State.Terminal() {
-		if run.reviewOutgrown(ctx) {
-			return remediation.Outcome{}, run.continueAsNew(ctx)
+	for {
+		for !run.status.State.Terminal() {
+			if run.reviewOutgrown(ctx) {
+				return remediation.Outcome{}, run.continueAsNew(ctx)
+			}
+			run.awaitDecision(ctx)
 		}
-		run.awaitDecision(ctx)
+		// A failure or reversal of the refund that came in while the run
+		// was ending puts it back in front of finance, here; one after the
+		// run has closed does so in a new run (the starter's reopen).
+		late, ok := run.lateGatewayFailure()
+		if !ok {
+			break
+		}
+		run.reopen(ctx, late)
 	}
 	// Only an applied decision ends a review, and it stops any reminder in
 	// flight; this keeps that true should another way to end appear.
