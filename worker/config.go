@@ -20,7 +20,7 @@ type Config struct {
 	// The wait for the gateway's final word on a refund it took as pending.
 	SettlementPoll    time.Duration `envconfig:"SETTLEMENT_POLL" default:"1m" desc:"first wait before the gateway is asked about a pending refund; each later poll waits twice as long, up to 6h"`
 	SettlementTimeout time.Duration `envconfig:"SETTLEMENT_TIMEOUT" default:"1200h" desc:"how long a pending refund may wait for the gateway's final word before it goes to finance review (50 days; Stripe fails a pending refund after 45)"`
-	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 
 	// Tuning is shared with the benchmark's bare worker (see harness/bench/).
 	workeroptions.Tuning
