@@ -1,12 +1,9 @@
 package activities
 
 import (
-	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -148,32 +145,9 @@ func TestStripeMockPinnedVersion(t *testing.T) {
 }
 
 // startStrictStripeMock is testenv.StartStripeMock with
-// -strict-version-check, which testenv does not offer.
+// -strict-version-check.
 func startStrictStripeMock(t *testing.T) string {
-	t.Helper()
-	httpAddr, httpsAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
-	var out bytes.Buffer
-	cmd := exec.Command(testenv.Binary(t, "stripe-mock"), "-strict-version-check", "-http-addr", httpAddr, "-https-addr", httpsAddr)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start stripe-mock: %v", err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", httpAddr, 200*time.Millisecond)
-		if err == nil {
-			conn.Close()
-			return fmt.Sprintf("http://%s", httpAddr)
-		}
-		if time.Now().After(deadline) {
-			// out is only read once the process has been given up on.
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			t.Fatalf("stripe-mock did not listen on %s: %v\n%s", httpAddr, err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return testenv.StartStripeMock(t, "-strict-version-check")
 }
 
 // TestStripeMockValidatesTheSettlementCheck proves GET /v1/refunds/{id} is

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/stack"
 	"github.com/refundflow/refundflow/workflows"
 )
 
@@ -18,7 +19,7 @@ import (
 type bench struct {
 	cfg   config
 	w     *world
-	http  *webhookClient
+	api   stack.API
 	logw  io.Writer
 	runID string
 }
@@ -46,7 +47,7 @@ func runBenchmark(ctx context.Context, cfg config, logw io.Writer) (*report, err
 		}
 		return nil, err
 	}
-	b := &bench{cfg: cfg, w: w, http: newWebhookClient(w.starterURL, cfg.concurrency), logw: logw,
+	b := &bench{cfg: cfg, w: w, api: keptAlive(w.API, cfg.concurrency), logw: logw,
 		runID: strconv.FormatInt(time.Now().UnixNano()%1e10, 36)}
 	err = b.run(ctx, rep)
 	w.stop(cfg.keep || err != nil)
@@ -96,14 +97,14 @@ func (b *bench) run(ctx context.Context, rep *report) error {
 	}
 	_ = b.w.bare.Stop(10 * time.Second)
 	rep.Ours = summarize("ours", "refund webhooks to the starter, until Completed", b.cfg, ourRounds)
-	if rep.Ours.WorkerPeakRSSMiB, err = peakRSSMiB(b.w.worker.PID()); err != nil {
+	if rep.Ours.WorkerPeakRSSMiB, err = peakRSSMiB(b.w.Workers[0].PID()); err != nil {
 		return err
 	}
-	if rep.Ours.StarterPeakRSSMiB, err = peakRSSMiB(b.w.starter.PID()); err != nil {
+	if rep.Ours.StarterPeakRSSMiB, err = peakRSSMiB(b.w.Starters[0].PID()); err != nil {
 		return err
 	}
 	// Read before the benchmark's own ledger request adds a connection.
-	conns, err := connectionsTo(b.w.sandboxPort)
+	conns, err := connectionsTo(b.w.SandboxPort)
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,7 @@ func (b *bench) baselinePath() path {
 			d := b.disposition(txn)
 			// The starter's start options (starter/start.go), field for
 			// field; only the ID prefix and the task queue differ.
-			_, err := b.w.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			_, err := b.w.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 				ID:                                       id(txn),
 				TaskQueue:                                bareTaskQueue,
 				WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
@@ -182,7 +183,7 @@ func (b *bench) oursPath() path {
 	return path{
 		name: "ours", workflowType: remediation.WorkflowType, workflowID: remediation.WorkflowID,
 		request: func(ctx context.Context, txn string) error {
-			return b.http.post(ctx, txn, "started", "")
+			return b.post(ctx, txn, "started", "")
 		},
 	}
 }
@@ -200,7 +201,7 @@ func (b *bench) warm(ctx context.Context, p path) error {
 	if err := failures(calls); err != nil {
 		return err
 	}
-	return waitAllClosed(ctx, b.w.client, idQuery(p.workflowType, p.workflowID(b.txnPrefix("warm"))), b.cfg.warmup)
+	return waitAllClosed(ctx, b.w.Client, idQuery(p.workflowType, p.workflowID(b.txnPrefix("warm"))), b.cfg.warmup)
 }
 
 // batch is one round's measurements of one path.
@@ -227,13 +228,13 @@ func (b *bench) round(ctx context.Context, p path, kind string, n int) (batch, e
 		if err := failures(calls); err != nil {
 			return err
 		}
-		return waitAllClosed(ctx, b.w.client, query, n)
+		return waitAllClosed(ctx, b.w.Client, query, n)
 	})
 	if err != nil {
 		return rd, err
 	}
 	rd.cpu = cpu
-	if rd.runs, err = listClosed(ctx, b.w.client, query); err != nil {
+	if rd.runs, err = listClosed(ctx, b.w.Client, query); err != nil {
 		return rd, err
 	}
 	if len(rd.runs) != n {
@@ -289,7 +290,7 @@ func round2(v float64) float64 { return round(v, 2) }
 // transaction.
 func (b *bench) checkOurs(ctx context.Context) error {
 	query := idQuery(remediation.WorkflowType, remediation.WorkflowID("B"+b.runID+"-r"))
-	completed, err := count(ctx, b.w.client, query+" AND "+remediation.AttrState+" = 'Completed'")
+	completed, err := count(ctx, b.w.Client, query+" AND "+remediation.AttrState+" = 'Completed'")
 	if err != nil {
 		return err
 	}
@@ -321,7 +322,7 @@ func (b *bench) dedupe(ctx context.Context, ourRounds []batch) (phaseResult, err
 	var calls []call
 	cpu, err := b.cpuDuring(func() error {
 		calls = drive(ctx, len(txns), b.cfg.concurrency, func(ctx context.Context, i int) error {
-			return b.http.post(ctx, txns[i], "duplicate", string(remediation.StateCompleted))
+			return b.post(ctx, txns[i], "duplicate", string(remediation.StateCompleted))
 		})
 		return failures(calls)
 	})
@@ -333,7 +334,7 @@ func (b *bench) dedupe(ctx context.Context, ourRounds []batch) (phaseResult, err
 	res.setThroughput(len(calls), last.Sub(first))
 	res.AcceptP50Ms, res.AcceptP99Ms = percentile(latencies(calls), 50), percentile(latencies(calls), 99)
 
-	after, err := listClosed(ctx, b.w.client, idQuery(remediation.WorkflowType, remediation.WorkflowID("B"+b.runID+"-r")))
+	after, err := listClosed(ctx, b.w.Client, idQuery(remediation.WorkflowType, remediation.WorkflowID("B"+b.runID+"-r")))
 	if err != nil {
 		return res, err
 	}
@@ -351,7 +352,7 @@ func (b *bench) dedupe(ctx context.Context, ourRounds []batch) (phaseResult, err
 	if err := b.checkLedger(ctx, b.cfg.warmup+b.cfg.n); err != nil {
 		return res, fmt.Errorf("dedupe: %w", err)
 	}
-	if res.StarterPeakRSSMiB, err = peakRSSMiB(b.w.starter.PID()); err != nil {
+	if res.StarterPeakRSSMiB, err = peakRSSMiB(b.w.Starters[0].PID()); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -363,7 +364,7 @@ func (b *bench) addHistoryCosts(ctx context.Context, res *phaseResult, rounds []
 	for _, rd := range rounds {
 		runs = append(runs, rd.runs...)
 	}
-	costs, err := historyCosts(ctx, b.w.client, runs)
+	costs, err := historyCosts(ctx, b.w.Client, runs)
 	if err != nil {
 		return err
 	}
@@ -383,8 +384,8 @@ func (b *bench) addHistoryCosts(ctx context.Context, res *phaseResult, rounds []
 // cpuDuring runs fn and returns the CPU seconds each process used
 // meanwhile, and as "other" what the rest of the machine used.
 func (b *bench) cpuDuring(fn func() error) (map[string]float64, error) {
-	procs := map[string]int{"temporal": b.w.temporal.PID(), "sandbox": b.w.sandbox.PID(),
-		"worker": b.w.worker.PID(), "starter": b.w.starter.PID(), "bench": selfPID()}
+	procs := map[string]int{"temporal": b.w.Temporal.PID(), "sandbox": b.w.Sandbox.PID(),
+		"worker": b.w.Workers[0].PID(), "starter": b.w.Starters[0].PID(), "bench": selfPID()}
 	if pid := b.w.bare.PID(); pid != 0 {
 		procs["bare-worker"] = pid
 	}

@@ -61,11 +61,13 @@ func (w *world) strike(ctx context.Context, c crash, downFor time.Duration, prog
 	var err error
 	switch c.Target {
 	case crashWorker:
-		err = w.killWorker()
+		// A supervisor's restart, a second later.
+		err = w.CrashWorker(0, time.Second)
 	case crashStarter:
-		err = w.killStarter(ctx)
+		// Genesys's deliveries meet refused connections until it is back.
+		err = w.CrashStarter(ctx, 0, 500*time.Millisecond)
 	case crashServer:
-		err = w.restartServer(ctx, downFor)
+		err = w.CrashTemporal(ctx, downFor)
 	default:
 		err = fmt.Errorf("unknown crash target %q", c.Target)
 	}

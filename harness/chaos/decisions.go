@@ -108,9 +108,9 @@ func (r *runner) sendDecision(ctx context.Context, d decision) decision {
 		d.GaveUp, d.Error = true, err.Error()
 		return d
 	}
-	d.Code, d.Answered = a.code, time.Now()
-	if a.code != http.StatusAccepted {
-		d.Error = string(a.body)
+	d.Code, d.Answered = a.Code, time.Now()
+	if a.Code != http.StatusAccepted {
+		d.Error = a.Raw
 	}
 	return d
 }

@@ -46,7 +46,7 @@ func (w *world) readHistory(ctx context.Context, workflowID, runID string, sc *s
 	defer cancel()
 	var h history
 	scheduled := map[int64]string{}
-	it := w.client.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := w.Client.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {

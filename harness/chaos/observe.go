@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/sandbox"
 )
 
 // facts is everything the checks read, gathered once the run is over.
@@ -17,7 +19,7 @@ type facts struct {
 	// workflow ID; queryErrors those that would not answer.
 	running     map[string]remediation.Status
 	queryErrors map[string]error
-	ledger      *ledger
+	ledger      *sandbox.LedgerView
 
 	logFindings []finding
 	logBytes    int
@@ -42,7 +44,9 @@ func (r *runner) observe(ctx context.Context, sc *scanner) (*facts, error) {
 		}
 	}
 	f.running, f.queryErrors = w.queryAll(ctx, running)
-	if f.ledger, err = w.fetchLedger(ctx); err != nil {
+	ledgerCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if f.ledger, err = w.Ledger(ledgerCtx); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -52,8 +56,8 @@ func (r *runner) observe(ctx context.Context, sc *scanner) (*facts, error) {
 // secrets and card numbers. The Temporal server's log is searched for this
 // run's secrets and planted card numbers only: it is not ours to mask.
 func (f *facts) scanLogs(w *world, sc *scanner) error {
-	files := map[string]bool{filepath.Join(w.dir, "sandbox-ledger.json"): true}
-	for _, p := range w.programs() {
+	files := map[string]bool{filepath.Join(w.Dir, "sandbox-ledger.json"): true}
+	for _, p := range w.Processes() {
 		files[p.LogPath] = p.Name != "temporal"
 	}
 	for path, generic := range files {

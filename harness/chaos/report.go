@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/sandbox"
 )
 
 // Report is the run's table, and its JSON (report.json in the run's
@@ -173,7 +174,7 @@ func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
 		o.States[string(s)] = n
 	}
 	o.RefundsCreated, o.ChargebacksCreated = f.ledger.Summary.RefundsCreated, f.ledger.Summary.ChargebacksCreated
-	for _, subs := range []map[string]submission{f.ledger.Refunds, f.ledger.Chargebacks} {
+	for _, subs := range []map[string]*sandbox.Submission{f.ledger.Refunds, f.ledger.Chargebacks} {
 		for _, s := range subs {
 			o.GatewayRequests += s.Requests
 			o.IdempotentReplays += s.Replays

@@ -60,10 +60,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer w.stop()
+	defer func() { _ = w.Stop() }()
 	r := &runner{
 		cfg: cfg, seed: seed, progress: progress, world: w, started: started, plan: p,
-		caller: newCaller(w.starterURL),
+		caller: newCaller(w.StarterURL()),
 		rng:    rand.New(rand.NewPCG(seed, seed>>1|1)),
 	}
 	r.sent = newDeliveries(r.plan.Posts)
@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		return nil, err
 	}
 	// The logs are complete only once the programs have stopped.
-	w.stop()
+	_ = w.Stop()
 	if err := facts.scanLogs(w, sc); err != nil {
 		return nil, err
 	}

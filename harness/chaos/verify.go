@@ -73,7 +73,7 @@ func (r *runner) verify(f *facts) *verdict {
 		}
 		view.runs = append(view.runs, e)
 	}
-	for txn, m := range f.ledger.byTransaction() {
+	for txn, m := range moneyByTransaction(f.ledger) {
 		if view := views[txn]; view != nil {
 			view.money = m
 		} else if m.Creations > 0 || m.Workitems > 0 {

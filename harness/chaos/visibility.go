@@ -41,7 +41,7 @@ func (w *world) listExecutions(ctx context.Context, extra string) ([]execution, 
 	var token []byte
 	for {
 		callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		resp, err := w.client.ListWorkflow(callCtx, &workflowservice.ListWorkflowExecutionsRequest{
+		resp, err := w.Client.ListWorkflow(callCtx, &workflowservice.ListWorkflowExecutionsRequest{
 			Namespace: remediation.DefaultNamespace, PageSize: 1000, NextPageToken: token, Query: query,
 		})
 		cancel()
@@ -79,7 +79,7 @@ func (w *world) listExecutions(ctx context.Context, extra string) ([]execution, 
 func (w *world) queryStatus(ctx context.Context, workflowID string) (remediation.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	v, err := w.client.QueryWorkflow(ctx, workflowID, "", remediation.StatusQuery)
+	v, err := w.Client.QueryWorkflow(ctx, workflowID, "", remediation.StatusQuery)
 	if err != nil {
 		return remediation.Status{}, fmt.Errorf("query %s: %w", workflowID, err)
 	}

@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/refundflow/refundflow/internal/stack"
 )
 
 // answer is a final reply of the starter to one post.
@@ -57,40 +56,25 @@ func newCaller(base string) *caller {
 	}
 }
 
-// attempt is one HTTP exchange's outcome.
-type attempt struct {
-	code int
-	body []byte
-	err  error
-}
-
 // send POSTs (or GETs, with a nil body) until a final answer. 503 and
 // connection errors are retried with backoff: the contract says retrying is
 // always safe, and this is where that is tested.
-func (c *caller) send(ctx context.Context, method, path, token string, body any, onRetry func(unavailable bool)) (attempt, int, error) {
-	var payload []byte
-	if body != nil {
-		var err error
-		if payload, err = json.Marshal(body); err != nil {
-			return attempt{}, 0, fmt.Errorf("encode %s body: %w", path, err)
-		}
-	}
+func (c *caller) send(ctx context.Context, method, path, token string, body any, onRetry func(unavailable bool)) (stack.Reply, int, error) {
 	deadline := time.Now().Add(c.giveUp)
 	backoff := 200 * time.Millisecond
 	for n := 1; ; n++ {
-		a := c.once(ctx, method, path, token, payload)
-		if a.err == nil && a.code != http.StatusServiceUnavailable {
-			return a, n, nil
+		r, err := stack.CallJSON(ctx, c.http, method, c.base+path, token, body)
+		if err == nil && r.Code != http.StatusServiceUnavailable {
+			return r, n, nil
 		}
 		if onRetry != nil {
-			onRetry(a.err == nil)
+			onRetry(err == nil)
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			last := a.err
-			if last == nil {
-				last = fmt.Errorf("still 503 after %d attempts", n)
+			if err == nil {
+				err = fmt.Errorf("still 503 after %d attempts", n)
 			}
-			return a, n, fmt.Errorf("%s %s: gave up after %s: %w", method, path, c.giveUp, errors.Join(last, ctx.Err()))
+			return r, n, fmt.Errorf("%s %s: gave up after %s: %w", method, path, c.giveUp, errors.Join(err, ctx.Err()))
 		}
 		jitter := time.Duration(rand.Int64N(int64(backoff / 2)))
 		select {
@@ -99,32 +83,6 @@ func (c *caller) send(ctx context.Context, method, path, token string, body any,
 		}
 		backoff = min(backoff*2, 2*time.Second)
 	}
-}
-
-func (c *caller) once(ctx context.Context, method, path, token string, payload []byte) attempt {
-	var rd io.Reader
-	if payload != nil {
-		rd = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return attempt{err: err}
-	}
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return attempt{err: err}
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		// The starter died mid-answer: as good as no answer.
-		return attempt{err: err}
-	}
-	return attempt{code: resp.StatusCode, body: raw}
 }
 
 // deliver posts one disposition and records everything that happened.
@@ -142,15 +100,9 @@ func (c *caller) deliver(ctx context.Context, token, queueID string, p *post) de
 		d.GaveUp, d.LastError = true, err.Error()
 		return d
 	}
-	d.Final.Code = a.code
-	var fields struct {
-		Status string `json:"status"`
-		RunID  string `json:"runId"`
-		State  string `json:"state"`
-		Error  string `json:"error"`
-	}
-	_ = json.Unmarshal(a.body, &fields)
-	d.Final.Status, d.Final.RunID, d.Final.State, d.Final.Error = fields.Status, fields.RunID, fields.State, fields.Error
+	d.Final = answer{Code: a.Code}
+	_ = a.Decode(&d.Final)
+	d.Final.Code = a.Code
 	return d
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/stack"
 	"github.com/refundflow/refundflow/internal/testenv"
 )
 
@@ -30,20 +31,20 @@ func TestTemporalUIShowsTheStory(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chromium is not installed (make test installs Debian's chromium): %v", err)
 	}
-	uiPort := freePort(t)
 	keys := "ui1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
-	w := startWorld(t, options{uiPort: uiPort, codecKeys: keys})
+	w := startWorld(t, stack.Options{UI: true, CodecKeys: keys})
+	uiPort := w.Stack.UIPort
 
 	done := testenv.Unique("UI-OK-")
-	if r := w.postDisposition(testenv.Disposition(done, "Refund_Processed", "49.99")); r.Code != http.StatusAccepted {
+	if r := w.PostDisposition(testenv.Disposition(done, "Refund_Processed", "49.99")); r.Code != http.StatusAccepted {
 		t.Fatalf("start: %d %s", r.Code, r.Raw)
 	}
-	w.waitState(done, remediation.StateCompleted)
+	w.WaitState(done, remediation.StateCompleted)
 	review := testenv.Unique("FAIL-UI-")
-	if r := w.postDisposition(testenv.Disposition(review, "Refund_Processed", "20.00")); r.Code != http.StatusAccepted {
+	if r := w.PostDisposition(testenv.Disposition(review, "Refund_Processed", "20.00")); r.Code != http.StatusAccepted {
 		t.Fatalf("start: %d %s", r.Code, r.Raw)
 	}
-	w.waitState(review, remediation.StateAwaitingReview)
+	w.WaitState(review, remediation.StateAwaitingReview)
 
 	shots := filepath.Join(testenv.RepoRoot(t), ".artifacts", "ui")
 	if err := os.MkdirAll(shots, 0o755); err != nil {
@@ -65,7 +66,7 @@ func TestTemporalUIShowsTheStory(t *testing.T) {
 	// codec server), then saves a screenshot.
 	view := func(txn, tab string, want []string) {
 		t.Helper()
-		desc, err := w.client.DescribeWorkflowExecution(ctx, remediation.WorkflowID(txn), "")
+		desc, err := w.Stack.Client.DescribeWorkflowExecution(ctx, remediation.WorkflowID(txn), "")
 		if err != nil {
 			t.Fatal(err)
 		}

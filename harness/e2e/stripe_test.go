@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/stack"
 	"github.com/refundflow/refundflow/internal/testenv"
 )
 
@@ -15,23 +16,18 @@ import (
 // interaction. A chargeback under Stripe goes to review with the reason.
 func TestStripeRefundEndToEnd(t *testing.T) {
 	t.Parallel()
-	stripeURL := testenv.StartStripeMock(t)
-	w := startWorld(t, options{workerEnv: []string{
-		"REFUNDFLOW_GATEWAY_KIND=stripe",
-		"REFUNDFLOW_STRIPE_BASE_URL=" + stripeURL,
-		"REFUNDFLOW_STRIPE_API_KEY=sk_test_123",
-	}})
+	w := startWorld(t, stack.Options{Gateway: stack.GatewayStripe, StripeURL: testenv.StartStripeMock(t)})
 
 	txn := testenv.Unique("pi_E2E")
-	if r := w.postDisposition(testenv.Disposition(txn, "Refund_Processed", "49.99")); r.Code != http.StatusAccepted {
+	if r := w.PostDisposition(testenv.Disposition(txn, "Refund_Processed", "49.99")); r.Code != http.StatusAccepted {
 		t.Fatalf("start: %d %s", r.Code, r.Raw)
 	}
-	st := w.waitState(txn, remediation.StateCompleted)
+	st := w.WaitState(txn, remediation.StateCompleted)
 	if !strings.HasPrefix(st.GatewayReference, "re_") {
 		t.Fatalf("gateway reference %q, want a Stripe refund id", st.GatewayReference)
 	}
-	led := w.waitLedger(txn, "Completed", told(remediation.RefundStatusCompleted))
-	if led.lastRefundStatus() != remediation.RefundStatusCompleted || led.AttributeWrites[len(led.AttributeWrites)-1].Attributes["refundReference"] != st.GatewayReference {
+	led := w.WaitTransaction(txn, "Completed", testenv.Told(remediation.RefundStatusCompleted))
+	if led.LastRefundStatus() != remediation.RefundStatusCompleted || led.AttributeWrites[len(led.AttributeWrites)-1].Attributes["refundReference"] != st.GatewayReference {
 		t.Errorf("Genesys attributes: %+v", led.AttributeWrites)
 	}
 	if led.GatewayRequests != 0 {
@@ -39,10 +35,10 @@ func TestStripeRefundEndToEnd(t *testing.T) {
 	}
 
 	cb := testenv.Unique("ch_E2E")
-	if r := w.postDisposition(testenv.Disposition(cb, "Chargeback_Requested", "10.00")); r.Code != http.StatusAccepted {
+	if r := w.PostDisposition(testenv.Disposition(cb, "Chargeback_Requested", "10.00")); r.Code != http.StatusAccepted {
 		t.Fatalf("chargeback: %d %s", r.Code, r.Raw)
 	}
-	st = w.waitState(cb, remediation.StateAwaitingReview)
+	st = w.WaitState(cb, remediation.StateAwaitingReview)
 	if !strings.Contains(st.LastError, "Configuration") || !strings.Contains(strings.ToLower(st.LastError), "chargeback") {
 		t.Errorf("chargeback under Stripe: %q", st.LastError)
 	}

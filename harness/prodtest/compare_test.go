@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -64,7 +63,7 @@ func BenchmarkHappyPathPostgresVsDevServer(b *testing.B) {
 
 // target is a running stack as the load sees it.
 type target struct {
-	api    *api
+	api    *testenv.API
 	client client.Client
 	stop   func()
 }
@@ -98,7 +97,7 @@ func measure(b *testing.B, tg *target, name string, n, posters int, waitEach boo
 				for i := range next {
 					txn := prefix + strconv.Itoa(i)
 					sent[i] = time.Now()
-					r, err := tg.api.do(http.MethodPost, tg.api.starter(i)+"/v1/dispositions", tg.api.webhook, testenv.Disposition(txn, "Refund_Processed", "19.99"))
+					r, err := tg.api.Via(i).API.PostDisposition(context.Background(), testenv.Disposition(txn, "Refund_Processed", "19.99"))
 					answered[i] = time.Now()
 					if err == nil && r.Code != http.StatusAccepted {
 						err = fmt.Errorf("%s: %d %s", txn, r.Code, r.Raw)
@@ -198,78 +197,9 @@ func closeTime(c client.Client, workflowID string) (time.Time, error) {
 // the sandbox, and the programs built fresh.
 func startDevStack(b *testing.B) *target {
 	b.Helper()
-	root := testenv.RepoRoot(b)
-	install(b, root)
-	dir := b.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := stack.Build(ctx, root, dir, "sandbox", "worker", "starter"); err != nil {
-		b.Fatal(err)
-	}
-	temporalPort, sandboxPort := freePort(b), freePort(b)
-	hostPort := fmt.Sprintf("127.0.0.1:%d", temporalPort)
-	sandboxURL := fmt.Sprintf("http://127.0.0.1:%d", sandboxPort)
-	procs := []*stack.Process{{
-		Name: "temporal", Path: filepath.Join(root, "bin", "temporal"), LogPath: filepath.Join(dir, "temporal.log"),
-		Args: stack.DevServerArgs(filepath.Join(dir, "temporal.db"), temporalPort, 0, ""),
-	}, {
-		Name: "sandbox", Path: filepath.Join(dir, "sandbox"), LogPath: filepath.Join(dir, "sandbox.log"),
-		Env: []string{fmt.Sprintf("REFUNDFLOW_SANDBOX_ADDR=127.0.0.1:%d", sandboxPort)},
-	}}
-	// The settings deploy/prod-local.sh gives the programs.
-	common := append(stack.SandboxWorkerEnv(sandboxURL),
-		"REFUNDFLOW_TEMPORAL_ADDRESS="+hostPort,
-		"REFUNDFLOW_GENESYS_WORKTYPE_ID=sandbox-worktype",
-		"REFUNDFLOW_WEBHOOK_TOKENS=bench-webhook-token",
-		"REFUNDFLOW_APPROVER_TOKENS=alice:bench-approver-token",
-	)
-	for i := 1; i <= 2; i++ {
-		procs = append(procs, &stack.Process{
-			Name: fmt.Sprintf("worker-%d", i), Path: filepath.Join(dir, "worker"), Env: common,
-			LogPath: filepath.Join(dir, fmt.Sprintf("worker-%d.log", i)),
-		})
-	}
-	var starterURLs []string
-	for i := 1; i <= 2; i++ {
-		port := freePort(b)
-		starterURLs = append(starterURLs, fmt.Sprintf("http://127.0.0.1:%d", port))
-		procs = append(procs, &stack.Process{
-			Name: fmt.Sprintf("starter-%d", i), Path: filepath.Join(dir, "starter"),
-			Env:     append([]string{fmt.Sprintf("REFUNDFLOW_LISTEN_ADDR=127.0.0.1:%d", port)}, common...),
-			LogPath: filepath.Join(dir, fmt.Sprintf("starter-%d.log", i)),
-		})
-	}
-	stopAll := func() {
-		for i := len(procs) - 1; i >= 0; i-- {
-			_ = procs[i].Stop(20 * time.Second)
-		}
-	}
-	b.Cleanup(stopAll)
-	for _, p := range procs {
-		if err := p.Start(); err != nil {
-			b.Fatal(err)
-		}
-		if p.Name == "temporal" {
-			if err := stack.WaitTemporal(ctx, hostPort); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	for _, u := range append([]string{sandboxURL + "/healthz"}, starterURLs[0]+"/readyz", starterURLs[1]+"/readyz") {
-		if err := stack.WaitHTTP(ctx, u); err != nil {
-			b.Fatal(err)
-		}
-	}
-	c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: remediation.DefaultNamespace, Logger: testenv.QuietLogger()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return &target{
-		api: &api{t: b, starterURLs: starterURLs, sandboxURL: sandboxURL, webhook: "bench-webhook-token",
-			approver: "bench-approver-token", http: &http.Client{Timeout: 30 * time.Second}},
-		client: c,
-		stop:   func() { c.Close(); stopAll() },
-	}
+	install(b, testenv.RepoRoot(b))
+	w := testenv.StartWorld(b, stack.Options{Workers: 2, Starters: 2, LogLevel: "info"})
+	return &target{api: w.API, client: w.Stack.Client, stop: func() { _ = w.Stack.Stop() }}
 }
 
 func envInt(b *testing.B, name string, def int) int {

@@ -82,9 +82,9 @@ func startProdLocal(t testing.TB, extraEnv ...string) *prodLocal {
 		}
 	})
 
-	p := &prodLocal{t: t, dir: dir, pgPort: freePort(t)}
+	p := &prodLocal{t: t, dir: dir, pgPort: testenv.FreePort(t)}
 	temporalPort := freeTemporalPort(t)
-	sandboxPort, starter1, starter2 := freePort(t), freePort(t), freePort(t)
+	sandboxPort, starter1, starter2 := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	p.ports = append([]int{p.pgPort, sandboxPort, starter1, starter2}, temporalPorts(temporalPort)...)
 	env := append([]string{
 		"PROD_DIR=" + dir,
@@ -224,15 +224,6 @@ func freeTemporalPort(t testing.TB) int {
 	}
 	t.Fatal("no free block of ports for the Temporal server")
 	return 0
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	p, err := stack.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // readEnvFile reads KEY=value lines, with optional double quotes.

@@ -50,30 +50,30 @@ func TestProductionShape(t *testing.T) {
 
 	// The outage first: its retry window runs while the rest of the story does.
 	down := testenv.Unique("FAIL-")
-	if r := a.postDisposition(1, testenv.Disposition(down, "Refund_Processed", "20.00")); r.Code != http.StatusAccepted {
+	if r := a.Via(1).PostDisposition(testenv.Disposition(down, "Refund_Processed", "20.00")); r.Code != http.StatusAccepted {
 		t.Fatalf("outage refund: %d %s", r.Code, r.Raw)
 	}
 
 	// 1. A refund that succeeds, through the first starter.
 	ok := testenv.Unique("OK-")
-	r := a.postDisposition(0, testenv.Disposition(ok, "Refund_Processed", "49.99"))
+	r := a.Via(0).PostDisposition(testenv.Disposition(ok, "Refund_Processed", "49.99"))
 	if r.Code != http.StatusAccepted || r.Body["status"] != "started" || r.Body["workflowId"] != "remediation-"+ok {
 		t.Fatalf("refund: %d %s", r.Code, r.Raw)
 	}
-	st := a.waitState(1, ok, remediation.StateCompleted, time.Minute)
-	led := a.oneRefund(ok, 4999)
+	st := a.Via(1).WaitState(ok, remediation.StateCompleted)
+	led := oneRefund(t, a, ok, 4999)
 	if st.GatewayReference == "" || len(led.Submissions) == 0 || st.GatewayReference != led.Submissions[0].Reference {
 		t.Errorf("status %+v, ledger %+v", st, led)
 	}
-	a.waitGenesysTold(ok, remediation.RefundStatusCompleted)
+	a.WaitTransaction(ok, "Genesys told Completed", testenv.Told(remediation.RefundStatusCompleted))
 
 	// 2. The same webhook through the other starter: a duplicate. So is a
 	// chargeback on the same transaction, through the first again.
-	r = a.postDisposition(1, testenv.Disposition(ok, "Refund_Processed", "49.99"))
+	r = a.Via(1).PostDisposition(testenv.Disposition(ok, "Refund_Processed", "49.99"))
 	if r.Code != http.StatusOK || r.Body["status"] != "duplicate" || r.Body["state"] != "Completed" {
 		t.Fatalf("duplicate: %d %s", r.Code, r.Raw)
 	}
-	if r = a.postDisposition(0, testenv.Disposition(ok, "Chargeback_Requested", "49.99")); r.Code != http.StatusOK || r.Body["status"] != "duplicate" {
+	if r = a.Via(0).PostDisposition(testenv.Disposition(ok, "Chargeback_Requested", "49.99")); r.Code != http.StatusOK || r.Body["status"] != "duplicate" {
 		t.Fatalf("chargeback on a refunded transaction: %d %s", r.Code, r.Raw)
 	}
 
@@ -82,34 +82,32 @@ func TestProductionShape(t *testing.T) {
 
 	// 4. The outage ended in review; finance approves through one starter
 	// after the gateway heals; it completes, once.
-	st = a.waitState(0, down, remediation.StateAwaitingReview, time.Minute)
+	st = a.Via(0).WaitState(down, remediation.StateAwaitingReview)
 	if !strings.Contains(st.LastError, "GatewayUnavailable") || st.WorkitemID == "" {
 		t.Errorf("review status: %+v", st)
 	}
 	p.waitCount(fmt.Sprintf(`RemediationState = "AwaitingReview" AND TransactionId = %q`, down), 1)
-	if led := a.ledger(down); led.RefundsCreated != 0 || led.GatewayRequests < 2 || len(led.Workitems) != 1 {
+	if led := a.Transaction(down); led.RefundsCreated != 0 || led.GatewayRequests < 2 || len(led.Workitems) != 1 {
 		t.Errorf("an outage is retried, creates nothing, and opens one workitem: %+v", led)
 	}
-	if r := a.call(http.MethodPost, a.sandboxURL+"/sandbox/heal/"+down, "", nil); r.Code != http.StatusOK {
-		t.Fatalf("heal: %d %s", r.Code, r.Raw)
-	}
-	if r := a.decide(1, down, map[string]any{"decisionId": "dec-1", "decision": "approve", "note": "gateway back"}); r.Code != http.StatusAccepted {
+	a.Heal(down)
+	if r := a.Via(1).Decide(down, map[string]any{"decisionId": "dec-1", "decision": "approve", "note": "gateway back"}); r.Code != http.StatusAccepted {
 		t.Fatalf("approve: %d %s", r.Code, r.Raw)
 	}
-	st = a.waitState(0, down, remediation.StateCompleted, time.Minute)
+	st = a.Via(0).WaitState(down, remediation.StateCompleted)
 	if len(st.Decisions) != 1 || st.Decisions[0].Approver != "alice" || st.Decisions[0].Outcome != remediation.OutcomeApplied {
 		t.Errorf("decisions: %+v", st.Decisions)
 	}
-	a.oneRefund(down, 2000)
+	oneRefund(t, a, down, 2000)
 
 	// 5. A card number, refused by either starter; 6. a non-financial code, ignored.
 	card := testenv.Unique("CARD-")
 	body := testenv.Disposition(card, "Refund_Processed", "10.00")
 	body["notes"] = "customer read out 4111 1111 1111 1111"
-	if r := a.postDisposition(1, body); r.Code != http.StatusUnprocessableEntity {
+	if r := a.Via(1).PostDisposition(body); r.Code != http.StatusUnprocessableEntity {
 		t.Errorf("card number: %d %s", r.Code, r.Raw)
 	}
-	if r := a.postDisposition(0, testenv.Disposition(testenv.Unique("IGN-"), "Issue_Resolved", "1.00")); r.Code != http.StatusOK || r.Body["status"] != "ignored" {
+	if r := a.Via(0).PostDisposition(testenv.Disposition(testenv.Unique("IGN-"), "Issue_Resolved", "1.00")); r.Code != http.StatusOK || r.Body["status"] != "ignored" {
 		t.Errorf("ignored: %d %s", r.Code, r.Raw)
 	}
 
@@ -182,7 +180,7 @@ func configShards(t *testing.T) int32 {
 // that every refund still completes exactly once, the caught one retried by
 // the other worker under the same Idempotency-Key, and that the script
 // restarts the dead worker. It returns the batch's transactions.
-func killWorkerMidRefund(t *testing.T, p *prodLocal, a *api) []string {
+func killWorkerMidRefund(t *testing.T, p *prodLocal, a *testenv.API) []string {
 	var txns []string
 	for i := range 12 {
 		prefix := "KILL-"
@@ -197,7 +195,7 @@ func killWorkerMidRefund(t *testing.T, p *prodLocal, a *api) []string {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := a.do(http.MethodPost, a.starter(i)+"/v1/dispositions", a.webhook, testenv.Disposition(txn, "Refund_Processed", "12.34"))
+			r, err := a.Via(i).API.PostDisposition(context.Background(), testenv.Disposition(txn, "Refund_Processed", "12.34"))
 			if err != nil || r.Code != http.StatusAccepted {
 				errs <- fmt.Sprintf("%s: %v %d %s", txn, err, r.Code, r.Raw)
 			}
@@ -253,10 +251,10 @@ func killWorkerMidRefund(t *testing.T, p *prodLocal, a *api) []string {
 	t.Logf("SIGKILLed %s (pid %d) holding the gateway call of %s", victim, oldPID, caught)
 
 	for i, txn := range txns {
-		a.waitState(i, txn, remediation.StateCompleted, 90*time.Second)
+		a.Via(i).WaitState(txn, remediation.StateCompleted)
 	}
 	for _, txn := range txns {
-		a.oneRefund(txn, 1234)
+		oneRefund(t, a, txn, 1234)
 	}
 	// The caught submission finished on a later attempt, by another worker:
 	// the server timed the killed attempt out and handed it over, and the

@@ -23,9 +23,7 @@ func TestIgnoreIdempotencyKeyCreatesEveryTime(t *testing.T) {
 	if v := h.txn("D1"); v.RefundsCreated != 2 {
 		t.Fatalf("refunds created = %d, want 2", v.RefundsCreated)
 	}
-	var l struct {
-		Summary Summary `json:"summary"`
-	}
+	var l LedgerView
 	_ = json.Unmarshal([]byte(h.do(http.MethodGet, "/sandbox/ledger", nil, "").raw), &l)
 	if len(l.Summary.MultipleCreations) != 1 {
 		t.Fatalf("summary should flag D1: %+v", l.Summary)

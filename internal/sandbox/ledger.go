@@ -206,6 +206,12 @@ func (l *Ledger) summary() Summary {
 	return sum
 }
 
+// LedgerView is GET /sandbox/ledger: the whole ledger with its money view.
+type LedgerView struct {
+	Summary Summary `json:"summary"`
+	*Ledger
+}
+
 // TransactionView is GET /sandbox/ledger/{transactionId}.
 type TransactionView struct {
 	TransactionID      string           `json:"transactionId"`
@@ -218,6 +224,15 @@ type TransactionView struct {
 	Wrapups            []Wrapup         `json:"wrapups"`
 	Workitems          []*Workitem      `json:"workitems"`
 	Emails             []Email          `json:"emails"`
+}
+
+// LastRefundStatus is the refundStatus Genesys was last told about the
+// transaction, or "" before any write-back.
+func (v TransactionView) LastRefundStatus() string {
+	if len(v.AttributeWrites) == 0 {
+		return ""
+	}
+	return v.AttributeWrites[len(v.AttributeWrites)-1].Attributes["refundStatus"]
 }
 
 // forTransaction gathers what the sandbox received about one transaction.
@@ -277,10 +292,7 @@ func (l *Ledger) forTransaction(txn string) TransactionView {
 // showLedger answers GET /sandbox/ledger.
 func (s *Server) showLedger(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
-	body, err := json.Marshal(struct {
-		Summary Summary `json:"summary"`
-		*Ledger
-	}{s.ledger.summary(), s.ledger})
+	body, err := json.Marshal(LedgerView{s.ledger.summary(), s.ledger})
 	s.mu.Unlock()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)

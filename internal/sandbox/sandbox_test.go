@@ -241,9 +241,7 @@ func TestRepeatedKeyReplaysWithoutSecondRefund(t *testing.T) {
 	if v := h.txn("T3"); v.RefundsCreated != 2 {
 		t.Fatalf("refunds = %d", v.RefundsCreated)
 	}
-	var l struct {
-		Summary Summary `json:"summary"`
-	}
+	var l LedgerView
 	_ = json.Unmarshal([]byte(h.do(http.MethodGet, "/sandbox/ledger", nil, "").raw), &l)
 	if len(l.Summary.MultipleCreations) != 1 || l.Summary.MultipleCreations[0] != "T3" {
 		t.Fatalf("summary should flag T3: %+v", l.Summary)

@@ -3,10 +3,12 @@ package stack
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/refundflow/refundflow/internal/remediation"
@@ -35,15 +37,18 @@ func DynamicConfigArgs() []string {
 }
 
 // DevServerArgs are the arguments `make dev` and the tests use: a durable
-// file DB with WAL (about twice as fast as the default journal here), the
-// contract's search attributes, and the UI when uiPort > 0.
+// file DB with WAL (about twice as fast as the default journal here), or
+// in memory when dbFile is "", the contract's search attributes, and the UI
+// when uiPort > 0.
 func DevServerArgs(dbFile string, port, uiPort int, codecEndpoint string) []string {
 	args := []string{"server", "start-dev",
 		"--ip", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--namespace", remediation.DefaultNamespace,
-		"--db-filename", dbFile,
-		"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
 		"--log-level", "warn",
+	}
+	if dbFile != "" {
+		args = append(args, "--db-filename", dbFile,
+			"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal")
 	}
 	args = append(args, DynamicConfigArgs()...)
 	for _, name := range remediation.SearchAttributeNames {
@@ -60,33 +65,103 @@ func DevServerArgs(dbFile string, port, uiPort int, codecEndpoint string) []stri
 	return args
 }
 
-// NewDevServer describes a dev server process on port with its DB in dir.
-func NewDevServer(temporalBin, dir string, port int) *Process {
-	return &Process{
-		Name:    "temporal",
-		Path:    temporalBin,
-		Args:    DevServerArgs(filepath.Join(dir, "temporal.db"), port, 0, ""),
-		LogPath: filepath.Join(dir, "temporal.log"),
+// DevServerOptions say how to run a dev server.
+type DevServerOptions struct {
+	// CLI is the Temporal CLI (bin/temporal).
+	CLI string
+	// Dir receives temporal.log and, unless InMemory, temporal.db.
+	Dir      string
+	InMemory bool
+	// UIPort > 0 serves the Web UI there, decoding payloads through
+	// CodecEndpoint when set.
+	UIPort        int
+	CodecEndpoint string
+	// ExtraArgs are added to the command line, e.g. a
+	// --dynamic-config-value to measure.
+	ExtraArgs []string
+}
+
+// DevServer is a Temporal dev server process on a port of its own.
+type DevServer struct {
+	*Process
+	HostPort string
+}
+
+// StartDevServer runs a dev server on a free port and waits until it is
+// healthy. A missing CLI is an error: nothing here downloads one.
+func StartDevServer(ctx context.Context, o DevServerOptions) (*DevServer, error) {
+	if _, err := os.Stat(o.CLI); err != nil {
+		return nil, fmt.Errorf("the Temporal CLI is missing (run `make tools`): %w", err)
 	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	db := filepath.Join(o.Dir, "temporal.db")
+	if o.InMemory {
+		db = ""
+	}
+	d := &DevServer{
+		Process: &Process{
+			Name: "temporal", Path: o.CLI, LogPath: filepath.Join(o.Dir, "temporal.log"),
+			Args: append(DevServerArgs(db, port, o.UIPort, o.CodecEndpoint), o.ExtraArgs...),
+		},
+		HostPort: fmt.Sprintf("127.0.0.1:%d", port),
+	}
+	if err := d.Start(); err != nil {
+		return nil, err
+	}
+	if err := d.wait(ctx); err != nil {
+		_ = d.Kill()
+		return nil, fmt.Errorf("%w (log: %s)", err, d.LogPath)
+	}
+	return d, nil
+}
+
+// Crash kills the server, keeps it down for down, and starts it again on
+// the same port and database, as after a host crash.
+func (d *DevServer) Crash(ctx context.Context, down time.Duration) error {
+	if err := d.Process.Crash(down); err != nil {
+		return err
+	}
+	return d.wait(ctx)
+}
+
+func (d *DevServer) wait(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	return WaitTemporal(ctx, d.HostPort)
 }
 
 // WaitTemporal dials until the frontend answers a health check.
 func WaitTemporal(ctx context.Context, hostPort string) error {
-	for {
+	return Poll(ctx, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
 		c, err := client.Dial(client.Options{HostPort: hostPort, Logger: quiet{}})
-		if err == nil {
-			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
-			c.Close()
-			if err == nil {
-				return nil
+		if err != nil {
+			return false, err
+		}
+		defer c.Close()
+		_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err == nil, err
+	})
+}
+
+// WaitPollers waits until a worker polls the task queue for workflow and
+// activity tasks.
+func WaitPollers(ctx context.Context, c client.Client, queue string) error {
+	err := Poll(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
+		for _, kind := range []enumspb.TaskQueueType{enumspb.TASK_QUEUE_TYPE_WORKFLOW, enumspb.TASK_QUEUE_TYPE_ACTIVITY} {
+			resp, err := c.DescribeTaskQueue(ctx, queue, kind)
+			if err != nil || len(resp.GetPollers()) == 0 {
+				return false, err
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("Temporal at %s not healthy: %w", hostPort, err)
-		case <-time.After(200 * time.Millisecond):
-		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("no worker polls task queue %s: %w", queue, err)
 	}
+	return nil
 }
 
 // quiet drops the SDK's log lines while polling for health.

@@ -6,10 +6,7 @@ package stack
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,11 +96,12 @@ func (p *Process) Kill() error { return p.signal(syscall.SIGKILL, 0) }
 // Stop sends SIGTERM and waits up to grace, then kills.
 func (p *Process) Stop(grace time.Duration) error { return p.signal(syscall.SIGTERM, grace) }
 
-// Restart kills the process and starts it again.
-func (p *Process) Restart() error {
+// Crash sends SIGKILL and, after down, starts the process again.
+func (p *Process) Crash(down time.Duration) error {
 	if err := p.Kill(); err != nil {
 		return err
 	}
+	time.Sleep(down)
 	return p.Start()
 }
 
@@ -152,34 +150,4 @@ func (p *Process) signal(sig syscall.Signal, grace time.Duration) error {
 		}
 		return fmt.Errorf("%s did not stop within %s; killed", p.Name, grace)
 	}
-}
-
-// WaitHTTP polls url until it answers 200 or ctx ends.
-func WaitHTTP(ctx context.Context, url string) error {
-	client := &http.Client{Timeout: time.Second}
-	for {
-		resp, err := client.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for %s: %w", url, errors.Join(ctx.Err(), err))
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// FreePort returns a loopback TCP port free right now.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -1,27 +1,33 @@
-// Package testenv starts the real peers tests run against: the Temporal dev
-// server and stripe-mock, from the binaries `make tools` installs into bin/.
-// A missing binary fails the test; it never skips, so CI cannot go green by
-// testing nothing. It also holds the webhook bodies the end-to-end tests post.
+// Package testenv is internal/stack for tests: it fails the test where
+// stack returns an error, cleans up with t.Cleanup, and starts the real
+// peers tests run against (the Temporal dev server, stripe-mock, a whole
+// World) from the binaries `make tools` installs into bin/. A missing
+// binary fails the test; it never skips, so CI cannot go green by testing
+// nothing.
 package testenv
 
 import (
-	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
+	"strconv"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/refundflow/refundflow/internal/remediation"
 	"github.com/refundflow/refundflow/internal/stack"
+)
+
+// Disposition and Unique are stack's, here for the tests that have
+// always found them in testenv.
+var (
+	Disposition = stack.Disposition
+	Unique      = stack.Unique
 )
 
 // RepoRoot is the directory holding go.mod (stack.RepoRoot), failing the
@@ -47,81 +53,65 @@ func Binary(t testing.TB, name string) string {
 
 // Temporal is a running dev server and a client connected to it.
 type Temporal struct {
-	Server   *testsuite.DevServer
 	Client   client.Client
 	HostPort string
 }
 
-// StartTemporal starts a fresh in-memory dev server with the contract's search
-// attributes registered, and stops it when the test ends.
+// StartTemporal starts a fresh in-memory dev server with the contract's
+// search attributes registered, and stops it when the test ends.
 func StartTemporal(t testing.TB) *Temporal {
 	t.Helper()
-	// One writer for both streams: two writers with their own locks around
-	// one buffer would race.
-	logs := &lockedWriter{w: &bytes.Buffer{}}
-	args := stack.DynamicConfigArgs()
-	for _, name := range remediation.SearchAttributeNames {
-		args = append(args, "--search-attribute", name+"=Keyword")
-	}
-	hostPort := FreeAddr(t)
-	server, err := testsuite.StartDevServer(t.Context(), testsuite.DevServerOptions{
-		ExistingPath:  Binary(t, "temporal"),
-		ClientOptions: &client.Options{HostPort: hostPort, Namespace: remediation.DefaultNamespace, Logger: QuietLogger()},
-		LogLevel:      "error",
-		ExtraArgs:     args,
-		Stdout:        logs,
-		Stderr:        logs,
-	})
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := stack.StartDevServer(ctx, stack.DevServerOptions{CLI: Binary(t, "temporal"), Dir: dir, InMemory: true})
 	if err != nil {
-		t.Fatalf("testenv: start Temporal dev server: %v\n%s", err, logs.String())
+		t.Fatalf("testenv: start Temporal dev server: %v\n%s", err, logTail(filepath.Join(dir, "temporal.log")))
 	}
-	t.Cleanup(func() { _ = server.Stop() })
-	c, err := client.Dial(client.Options{HostPort: server.FrontendHostPort(), Namespace: remediation.DefaultNamespace, Logger: QuietLogger()})
+	t.Cleanup(func() { _ = srv.Stop(5 * time.Second) })
+	c, err := client.Dial(client.Options{HostPort: srv.HostPort, Namespace: remediation.DefaultNamespace, Logger: QuietLogger()})
 	if err != nil {
 		t.Fatalf("testenv: dial dev server: %v", err)
 	}
 	t.Cleanup(c.Close)
-	return &Temporal{Server: server, Client: c, HostPort: server.FrontendHostPort()}
+	return &Temporal{Client: c, HostPort: srv.HostPort}
+}
+
+// FreePort is stack.FreePort, failing the test when there is none.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	port, err := stack.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
 }
 
 // FreeAddr returns a loopback address with a port free right now.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return "127.0.0.1:" + strconv.Itoa(FreePort(t))
 }
 
-// StartStripeMock runs stripe-mock on free ports and returns its HTTP base URL.
-func StartStripeMock(t testing.TB) string {
+// StartStripeMock runs stripe-mock on free ports, with args added to its
+// command line, and returns its HTTP base URL.
+func StartStripeMock(t testing.TB, args ...string) string {
 	t.Helper()
-	addr := FreeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	httpsAddr := FreeAddr(t)
-	_, httpsPort, _ := net.SplitHostPort(httpsAddr)
-	out := &lockedWriter{w: &bytes.Buffer{}}
-	cmd := exec.Command(Binary(t, "stripe-mock"), "-http-port", port, "-https-port", httpsPort)
-	cmd.Stdout = out
-	cmd.Stderr = out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("testenv: start stripe-mock: %v", err)
+	addr, httpsAddr := FreeAddr(t), FreeAddr(t)
+	p := &stack.Process{
+		Name: "stripe-mock", Path: Binary(t, "stripe-mock"), LogPath: filepath.Join(t.TempDir(), "stripe-mock.log"),
+		Args: append([]string{"-http-addr", addr, "-https-addr", httpsAddr}, args...),
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			conn.Close()
-			return fmt.Sprintf("http://%s", addr)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("testenv: stripe-mock did not listen on %s: %v\n%s", addr, err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := p.Start(); err != nil {
+		t.Fatalf("testenv: %v", err)
 	}
+	t.Cleanup(func() { _ = p.Kill() })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := stack.WaitListening(ctx, addr); err != nil {
+		t.Fatalf("testenv: stripe-mock: %v\n%s", err, logTail(p.LogPath))
+	}
+	return fmt.Sprintf("http://%s", addr)
 }
 
 // QuietLogger keeps the SDK's own logging out of test output unless it is a warning.
@@ -129,19 +119,8 @@ func QuietLogger() log.Logger {
 	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }
 
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
+// logTail is the last 4 KiB of a log file.
+func logTail(path string) []byte {
+	b, _ := os.ReadFile(path)
+	return b[max(0, len(b)-4096):]
 }

@@ -1,8 +1,22 @@
-package testenv
+package stack
 
 import (
 	"strconv"
 	"time"
+)
+
+// The names and tokens every stack runs with unless its Options say
+// otherwise: one set, so that a harness's checks and the programs agree.
+const (
+	WebhookToken  = "stack-webhook-token"
+	ApproverName  = "alice"
+	ApproverToken = "stack-approver-token"
+	// The Genesys ids the worker is configured with; the sandbox accepts any.
+	WorktypeID         = "stack-refund-review"
+	GenesysQueueID     = "stack-finance-queue"
+	FailedWrapupCodeID = "stack-refund-failed"
+	// StripeAPIKey is what stripe-mock accepts.
+	StripeAPIKey = "sk_test_123"
 )
 
 // Disposition is the body Genesys posts to the starter's POST
