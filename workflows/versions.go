@@ -41,11 +41,19 @@ const (
 	// took as pending (AwaitingGateway), by webhook or poll. Before it, a
 	// refund the gateway took was Completed whatever it said. Asked only
 	// when the gateway answered pending.
-	//   version 1:      (to record: pending then succeeded by webhook, by
-	//                   poll, pending then failed then approved)
+	//   version 1:      pending_then_succeeded_by_webhook.json,
+	//                   pending_then_succeeded_by_poll.json,
+	//                   pending_then_failed_then_approved.json
 	//   DefaultVersion: every history above (none asks it)
 	gatewaySettlement = "gateway-settlement"
 )
+
+// Not a change ID: the reopen (a failure or reversal after Completed) is a
+// new input shape, not a new path of an old one. The starter starts a new
+// run with ContinuedReview.Reopened set (starter/reopen.go), which no run
+// before it was ever given, so it needs no GetVersion; its history is
+//
+//	reversal_after_completed.json (reopened, reviewed, rejected)
 
 // lateContinueCheck is the change ID of the n-th continue-as-new check after
 // continueAsNewReview answered DefaultVersion. Old histories never asked any

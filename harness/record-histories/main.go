@@ -77,6 +77,14 @@ type shape struct {
 	decisionsAfterContinue []remediation.Decision
 	// checkRuns is what the runs' histories must show.
 	checkRuns func([][]*historypb.HistoryEvent) error
+	// continued is the workflow's second input; non-nil starts the run
+	// the way the starter reopens a remediation that ended Completed
+	// (starter/reopen.go).
+	continued *workflows.ContinuedReview
+	// gatewayEvents are sent as gateway-event signals, in order, once the
+	// workflow awaits the gateway (AwaitingGateway) and has told Genesys
+	// the refund is pending.
+	gatewayEvents []remediation.GatewayEvent
 }
 
 func shapes() []shape {
@@ -94,6 +102,7 @@ func shapes() []shape {
 	review.DispositionCode, review.Action = "Escalation_Sent", remediation.ActionReview
 	invalid := base("HIST-INVALID")
 	invalid.AmountText, invalid.AmountMinor, invalid.AmountError = "0", 0, "amount zero: amount is zero"
+	reversed := base("REVERSAL-1")
 	return []shape{
 		{name: "happy_refund", disposition: base("HIST-OK")},
 		{name: "chargeback", disposition: chargeback},
@@ -216,7 +225,174 @@ func shapes() []shape {
 				return fmt.Errorf("the refused close is not a write-back error: %q", out.WritebackErrors)
 			},
 			checkRuns: closedOnce(activities.WorkitemClosure{WorkitemID: "wi-REJECT-CLOSEFAIL", State: remediation.StateResolvedManually, DecidedBy: "carol"})},
+		// The gateway-settlement change: the gateway takes the refund as
+		// pending (AwaitingGateway, Genesys told Refund_Pending) and gives
+		// its final word later, by webhook or by poll.
+		{name: "pending_then_succeeded_by_webhook", disposition: base("PENDING-WEBHOOK"),
+			gatewayEvents: []remediation.GatewayEvent{{EventID: "evt_PENDING-WEBHOOK_1", Gateway: "stripe", GatewayReference: "rf_PENDING-WEBHOOK",
+				Status: "succeeded", OccurredAt: "2026-11-25T10:05:00Z"}},
+			check:     wantSettled(remediation.StateCompleted, "succeeded", 1),
+			checkRuns: settledBy(0, 1, "SubmitRefund,UpdateInteraction,UpdateInteraction")},
+		{name: "pending_then_succeeded_by_poll", disposition: base("PENDING-POLL"),
+			check:     wantSettled(remediation.StateCompleted, "succeeded", 1),
+			checkRuns: settledBy(2, 0, "SubmitRefund,UpdateInteraction,CheckSettlement,CheckSettlement,UpdateInteraction")},
+		// The gateway fails the refund it took: review, and the approval
+		// submits under a renewed Idempotency-Key (...:r2), which the
+		// gateway settles at once; the review's workitem is closed.
+		{name: "pending_then_failed_then_approved", disposition: base("PENDING-FAIL"),
+			gatewayEvents: []remediation.GatewayEvent{{EventID: "evt_PENDING-FAIL_1", Gateway: "stripe", GatewayReference: "rf_PENDING-FAIL",
+				Status: "failed", Reason: "expired_or_canceled_card", OccurredAt: "2026-11-25T10:05:00Z"}},
+			decisions: []remediation.Decision{{DecisionID: "d1", Decision: "approve", Approver: "alice"}},
+			check: func(out remediation.Outcome) error {
+				if err := wantSettled(remediation.StateCompleted, "succeeded", 2)(out); err != nil {
+					return err
+				}
+				return wantClosed(remediation.StateCompleted)(out)
+			},
+			checkRuns: all(settledBy(0, 1, ""), renewedKey("PENDING-FAIL:refund:r2"),
+				closedOnce(activities.WorkitemClosure{WorkitemID: "wi-PENDING-FAIL", State: remediation.StateCompleted,
+					DecidedBy: "alice", GatewayReference: "rf_PENDING-FAIL-r2"}))},
+		// A reversal after the remediation ended Completed: the starter
+		// starts the transaction's next run with the last outcome and the
+		// event (starter/reopen.go), the review reopens, and a rejection
+		// ends it without a submission.
+		{name: "reversal_after_completed", disposition: reversed,
+			continued: &workflows.ContinuedReview{
+				Status: remediation.Status{
+					State: remediation.StateCompleted, Action: reversed.Action, TransactionID: reversed.TransactionID,
+					AmountMinor: reversed.AmountMinor, Currency: reversed.Currency, Attempts: 2,
+					GatewayReference: "rf_REVERSAL-1", GatewayStatus: "succeeded", WorkitemID: "wi-REVERSAL-1", Escalation: "workitem",
+					Decisions: []remediation.DecisionRecord{{
+						Decision:   remediation.Decision{DecisionID: "d1", Decision: "approve", Approver: "alice"},
+						ReceivedAt: "2026-11-25T11:00:00Z", Outcome: remediation.OutcomeApplied}},
+				},
+				RefundStatus: remediation.RefundStatusCompleted,
+				Reopened: &remediation.GatewayEvent{EventID: "evt_REVERSAL-1_1", Gateway: "stripe", GatewayReference: "rf_REVERSAL-1",
+					Status: "reversed", Reason: "charge disputed by the cardholder", OccurredAt: "2026-11-27T09:00:00Z"},
+			},
+			decisions: []remediation.Decision{{DecisionID: "d2", Decision: "reject", Approver: "bob", Note: "the dispute settles it"}},
+			check: func(out remediation.Outcome) error {
+				if err := wantClosed(remediation.StateRejected)(out); err != nil {
+					return err
+				}
+				if out.GatewayStatus != "reversed" || !strings.Contains(out.LastError, "reversed") {
+					return fmt.Errorf("the reversal is not in the outcome: gatewayStatus %q, lastError %q", out.GatewayStatus, out.LastError)
+				}
+				return nil
+			},
+			checkRuns: all(reopenedWithoutSubmission,
+				closedOnce(activities.WorkitemClosure{WorkitemID: "wi-REVERSAL-1", State: remediation.StateRejected,
+					DecidedBy: "bob", GatewayReference: "rf_REVERSAL-1"}))},
 	}
+}
+
+// all checks a history with each check in turn.
+func all(checks ...func([][]*historypb.HistoryEvent) error) func([][]*historypb.HistoryEvent) error {
+	return func(runs [][]*historypb.HistoryEvent) error {
+		for _, c := range checks {
+			if err := c(runs); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// wantSettled checks the run ended in state with the gateway's last word
+// and the number of submissions.
+func wantSettled(state remediation.State, gatewayStatus string, attempts int) func(remediation.Outcome) error {
+	return func(out remediation.Outcome) error {
+		switch {
+		case out.State != state:
+			return fmt.Errorf("want %s, got %s (lastError %q)", state, out.State, out.LastError)
+		case out.GatewayStatus != gatewayStatus:
+			return fmt.Errorf("want gatewayStatus %q, got %q", gatewayStatus, out.GatewayStatus)
+		case out.Attempts != attempts:
+			return fmt.Errorf("want %d submissions, got %d", attempts, out.Attempts)
+		}
+		return nil
+	}
+}
+
+// settledBy checks the history waited behind the gateway-settlement marker
+// and heard the gateway's word the way the shape is named for: so many
+// polls and gateway-event signals, and (unless empty) exactly these
+// activities in order. A webhook shape whose poll timer fired first would
+// record another shape; it fails here instead.
+func settledBy(polls, signals int, activityTypes string) func([][]*historypb.HistoryEvent) error {
+	return func(runs [][]*historypb.HistoryEvent) error {
+		marker, gotPolls, gotSignals := false, 0, 0
+		var scheduled []string
+		for _, e := range runs[len(runs)-1] {
+			if m := e.GetMarkerRecordedEventAttributes(); m != nil && strings.Contains(m.String(), "gateway-settlement") {
+				marker = true
+			}
+			if sig := e.GetWorkflowExecutionSignaledEventAttributes(); sig != nil && sig.GetSignalName() == remediation.GatewayEventSignal {
+				gotSignals++
+			}
+			if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
+				scheduled = append(scheduled, a.GetActivityType().GetName())
+				if a.GetActivityType().GetName() == "CheckSettlement" {
+					gotPolls++
+				}
+			}
+		}
+		switch {
+		case !marker:
+			return fmt.Errorf("no gateway-settlement marker")
+		case gotPolls != polls || gotSignals != signals:
+			return fmt.Errorf("%d polls and %d gateway-event signals, want %d and %d", gotPolls, gotSignals, polls, signals)
+		case activityTypes != "" && strings.Join(scheduled, ",") != activityTypes:
+			return fmt.Errorf("activities %s, want %s", strings.Join(scheduled, ","), activityTypes)
+		}
+		return nil
+	}
+}
+
+// renewedKey checks the last submission went out under key.
+func renewedKey(key string) func([][]*historypb.HistoryEvent) error {
+	return func(runs [][]*historypb.HistoryEvent) error {
+		var last activities.Submission
+		for _, e := range runs[len(runs)-1] {
+			a := e.GetActivityTaskScheduledEventAttributes()
+			if a == nil || a.GetActivityType().GetName() != "SubmitRefund" {
+				continue
+			}
+			if err := json.Unmarshal(a.GetInput().GetPayloads()[0].GetData(), &last); err != nil {
+				return fmt.Errorf("SubmitRefund input: %w", err)
+			}
+		}
+		if last.IdempotencyKey != key {
+			return fmt.Errorf("last submission under Idempotency-Key %q, want %q", last.IdempotencyKey, key)
+		}
+		return nil
+	}
+}
+
+// reopenedWithoutSubmission checks a reopened run escalated as a reopen
+// and submitted nothing (the rejection needs no refund).
+func reopenedWithoutSubmission(runs [][]*historypb.HistoryEvent) error {
+	reopen := false
+	for _, e := range runs[len(runs)-1] {
+		a := e.GetActivityTaskScheduledEventAttributes()
+		if a == nil {
+			continue
+		}
+		switch a.GetActivityType().GetName() {
+		case "SubmitRefund", "SubmitChargeback", "CheckSettlement":
+			return fmt.Errorf("the reopened run called %s", a.GetActivityType().GetName())
+		case "EscalateToFinance":
+			var esc activities.Escalation
+			if err := json.Unmarshal(a.GetInput().GetPayloads()[0].GetData(), &esc); err != nil {
+				return fmt.Errorf("EscalateToFinance input: %w", err)
+			}
+			reopen = reopen || esc.Reopen
+		}
+	}
+	if !reopen {
+		return fmt.Errorf("no escalation as a reopen")
+	}
+	return nil
 }
 
 // wantClosed checks the run ended in state and the workitem was closed.
@@ -332,7 +508,11 @@ func recordOnServer(ctx context.Context, temporalBin, outDir string, suggestCont
 	c := server.Client()
 
 	w := worker.New(c, taskQueue, worker.Options{})
-	settings := workflows.Settings{GatewayTimeout: time.Second, RetryWindow: 3 * time.Second, ReviewReminder: time.Second}
+	// Settlement polls from 1s (then 2s) so a poll shape records in
+	// seconds; the timeout sends a shape whose final word never came to
+	// review, which its check then refuses.
+	settings := workflows.Settings{GatewayTimeout: time.Second, RetryWindow: 3 * time.Second, ReviewReminder: time.Second,
+		SettlementPoll: time.Second, SettlementTimeout: 30 * time.Second}
 	(&workflows.Remediation{Settings: settings}).Register(w)
 	w.RegisterActivity(&activities.Activities{Gateway: world, Interactions: world, Finance: world})
 	if err := w.Start(); err != nil {
@@ -368,13 +548,22 @@ func selectShapes(only string) ([]shape, error) {
 
 func runShape(ctx context.Context, c client.Client, world *scriptedWorld, s shape, outDir string) error {
 	d := s.disposition
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	opts := client.StartWorkflowOptions{
 		ID: remediation.WorkflowID(d.TransactionID), TaskQueue: taskQueue,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes:    workflows.StartSearchAttributes(d),
 		StaticSummary:            d.Summary(),
-	}, remediation.WorkflowType, d)
+	}
+	args := []any{d}
+	if s.continued != nil {
+		// As the starter reopens: a new run of the same workflow ID.
+		opts.WorkflowIDConflictPolicy = enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+		opts.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+		opts.StaticSummary = "Reopened: " + d.Summary()
+		args = append(args, s.continued)
+	}
+	run, err := c.ExecuteWorkflow(ctx, opts, remediation.WorkflowType, args...)
 	if err != nil {
 		return err
 	}
@@ -383,6 +572,18 @@ func runShape(ctx context.Context, c client.Client, world *scriptedWorld, s shap
 	if s.whileReminding {
 		if err := world.awaitReminder(ctx, d.TransactionID); err != nil {
 			return err
+		}
+	}
+	if len(s.gatewayEvents) > 0 {
+		// Past the Refund_Pending write (instant here), well before the
+		// first poll (1s).
+		if err := waitForState(ctx, c, run.GetID(), remediation.StateAwaitingGateway, 300*time.Millisecond); err != nil {
+			return err
+		}
+		for _, ev := range s.gatewayEvents {
+			if err := c.SignalWorkflow(ctx, run.GetID(), "", remediation.GatewayEventSignal, ev); err != nil {
+				return err
+			}
 		}
 	}
 	if err := sendDecisions(ctx, c, run.GetID(), s.decisions, s.decideAfter); err != nil {
@@ -516,8 +717,9 @@ func waitForState(ctx context.Context, c client.Client, id string, want remediat
 
 // scriptedWorld answers by transaction ID prefix: REJECTONCE- is refused on
 // the first submission only, REJECT- always, DOWN- is always unavailable,
-// HANG- goes to the hanging gateway. Reminders about a transaction whose ID
-// holds SLOWREMIND are held until releaseReminders.
+// HANG- goes to the hanging gateway, PENDING- is taken as pending (a
+// submission under a renewed key settles at once). Reminders about a
+// transaction whose ID holds SLOWREMIND are held until releaseReminders.
 type scriptedWorld struct {
 	mu           sync.Mutex
 	rejectedOnce map[string]bool
@@ -527,8 +729,26 @@ type scriptedWorld struct {
 	releaseOnce  sync.Once
 }
 
-func (w *scriptedWorld) Check(context.Context, activities.SettlementCheck) (remediation.GatewayEvent, error) {
-	return remediation.GatewayEvent{}, nil
+// Check answers a poll as a gateway would: PENDING-POLL's refund is
+// pending at the first poll and succeeded from the second; every other
+// refund stays pending (its webhook decides).
+func (w *scriptedWorld) Check(_ context.Context, c activities.SettlementCheck) (remediation.GatewayEvent, error) {
+	status := "pending"
+	if strings.HasPrefix(c.TransactionID, "PENDING-POLL") && c.Poll >= 2 {
+		status = "succeeded"
+	}
+	return remediation.GatewayEvent{EventID: fmt.Sprintf("poll:%d", c.Poll), Gateway: "scripted",
+		GatewayReference: c.GatewayReference, Status: status}, nil
+}
+
+// renewedAttempt returns the attempt suffix of a renewed Idempotency-Key
+// (r2 of TX:refund:r2), or "".
+func renewedAttempt(key string) string {
+	last := key[strings.LastIndex(key, ":")+1:]
+	if len(last) < 2 || last[0] != 'r' || strings.Trim(last[1:], "0123456789") != "" {
+		return ""
+	}
+	return last
 }
 
 func (w *scriptedWorld) Submit(ctx context.Context, s activities.Submission) (activities.SubmissionResult, error) {
@@ -544,6 +764,11 @@ func (w *scriptedWorld) Submit(ctx context.Context, s activities.Submission) (ac
 		strings.HasPrefix(s.TransactionID, "REJECTONCE-") && !w.rejectedOnce[s.TransactionID]:
 		w.rejectedOnce[s.TransactionID] = true
 		return activities.SubmissionResult{}, temporal.NewNonRetryableApplicationError("gateway answered 422: refused", string(activities.ErrGatewayRejected), nil)
+	case strings.HasPrefix(s.TransactionID, "PENDING-"):
+		if r := renewedAttempt(s.IdempotencyKey); r != "" {
+			return activities.SubmissionResult{GatewayReference: "rf_" + s.TransactionID + "-" + r, HTTPStatus: 200, GatewayStatus: "succeeded"}, nil
+		}
+		return activities.SubmissionResult{GatewayReference: "rf_" + s.TransactionID, HTTPStatus: 200, GatewayStatus: "pending"}, nil
 	}
 	return activities.SubmissionResult{GatewayReference: "rf_" + s.TransactionID, HTTPStatus: 201}, nil
 }
