@@ -8,7 +8,7 @@ import (
 )
 
 // TestReplayRecordedHistories replays every history recorded from a real
-// dev-server run (make histories) against today's workflow code. A failure
+// dev-server run (go run ./harness/record-histories) against today's workflow code. A failure
 // means a change would break workflows already running in production: make
 // it replay-safe (workflow.GetVersion) instead of re-recording.
 func TestReplayRecordedHistories(t *testing.T) {
