@@ -123,6 +123,13 @@ func TestGatewayEvents(t *testing.T) {
 		if resp := stripe(stripeSignature(stripeSecretNew, time.Now(), body)+"x", body); resp.code != http.StatusBadRequest {
 			t.Errorf("bad signature: %d %s", resp.code, resp.raw)
 		}
+		forged := []byte(`{"id":"evt_forged","type":"refund.updated","data":{"object":{"object":"refund","status":"succeeded","metadata":{"transaction_id":"` + txn + `"},"note":"FORGED-BODY-MARKER"}}}`)
+		if resp := stripe(stripeSignature("whsec_attacker", time.Now(), forged), forged); resp.code != http.StatusBadRequest {
+			t.Errorf("forged: %d %s", resp.code, resp.raw)
+		}
+		if strings.Contains(api.logs.String(), "FORGED-BODY-MARKER") {
+			t.Error("a refused event's body was logged")
+		}
 		if resp := stripe(stripeSignature(stripeSecretOld, time.Now(), body), body); resp.code != http.StatusOK {
 			t.Fatalf("event: %d %s", resp.code, resp.raw)
 		}
@@ -187,9 +194,13 @@ func TestGatewayEvents(t *testing.T) {
 	})
 	t.Run("an event for a transaction no remediation knows is 200", func(t *testing.T) {
 		t.Parallel()
-		ev := map[string]any{"eventId": "evt-x", "transactionId": txnID("nobody"), "refundId": "r", "status": "succeeded"}
-		if resp := erp(gatewayEventToken, ev); resp.code != http.StatusOK {
+		txn := txnID("nobody")
+		ev := map[string]any{"eventId": "evt-x", "transactionId": txn, "refundId": "r", "status": "succeeded"}
+		if resp := erp(gatewayEventToken, ev); resp.code != http.StatusOK || resp.str("status") != "no open remediation" {
 			t.Errorf("%d %s", resp.code, resp.raw)
+		}
+		if logs := api.logs.String(); !strings.Contains(logs, "no open remediation") || !strings.Contains(logs, txn) {
+			t.Errorf("the unknown transaction is not logged as a warning:\n%s", logs)
 		}
 	})
 }

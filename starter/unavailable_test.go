@@ -49,6 +49,8 @@ func TestTemporalDown(t *testing.T) {
 	check("status", api.status(txnID("down"), aliceToken))
 	check("decision", api.decide(txnID("down"), aliceToken, map[string]any{"decision": "approve"}))
 	check("list", api.list("state=AwaitingReview", aliceToken))
+	check("gateway event", api.request(http.MethodPost, "/v1/gateway-events/erp", gatewayEventToken,
+		map[string]any{"eventId": "evt-down", "transactionId": txnID("down"), "refundId": "r", "status": "succeeded"}))
 
 	// What does not need Temporal still answers as usual.
 	if resp := api.postDisposition(dispositionBody(txnID("down"), "Issue_Resolved", "1.00")); resp.code != http.StatusOK {
