@@ -61,7 +61,7 @@ func (s *server) reopenCompleted(ctx context.Context, txn string, ev remediation
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    workflows.StartSearchAttributes(d),
+		TypedSearchAttributes:                    workflows.ReopenSearchAttributes(d),
 		StaticSummary:                            "Reopened: " + staticSummary(d),
 		StaticDetails:                            staticDetails(d),
 	}, remediation.WorkflowType, d, &reopened)

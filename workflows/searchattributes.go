@@ -21,6 +21,13 @@ func StartSearchAttributes(d remediation.Disposition) temporal.SearchAttributes 
 	return temporal.NewSearchAttributes(startAttributeUpdates(d)...)
 }
 
+// ReopenSearchAttributes are those of a reopened run (the starter's
+// reopenCompleted): the state it reopens from, Completed, so the run's first
+// upsert is the review it goes to, not a step back through Completed.
+func ReopenSearchAttributes(d remediation.Disposition) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(append(startAttributeUpdates(d), StateKey.ValueSet(string(remediation.StateCompleted)))...)
+}
+
 func startAttributeUpdates(d remediation.Disposition) []temporal.SearchAttributeUpdate {
 	updates := []temporal.SearchAttributeUpdate{
 		TransactionIDKey.ValueSet(d.TransactionID),

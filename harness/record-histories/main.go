@@ -159,6 +159,7 @@ func runShape(ctx context.Context, c client.Client, world *scriptedWorld, s shap
 		opts.WorkflowIDConflictPolicy = enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL
 		opts.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
 		opts.StaticSummary = "Reopened: " + d.Summary()
+		opts.TypedSearchAttributes = workflows.ReopenSearchAttributes(d)
 		args = append(args, s.continued)
 	}
 	run, err := c.ExecuteWorkflow(ctx, opts, remediation.WorkflowType, args...)
