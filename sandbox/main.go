@@ -4,7 +4,10 @@
 // (GET /sandbox/ledger), replays a repeated Idempotency-Key like a real
 // gateway, and fails on request: transaction-ID rules (FAIL-, FAIL<n>-,
 // REJECT-, HANG-), the X-Sandbox-Fail header, and random faults for chaos
-// runs, all off by default.
+// runs, all off by default. Refunds of PENDING-, PENDFAIL- and REVERSE-
+// transactions settle, fail or are reversed after SANDBOX_SETTLE_AFTER, as
+// at a real gateway, and each change is posted to the starter's ERP webhook
+// (SANDBOX_WEBHOOK_URL), with webhook faults on request.
 //
 // Real endpoints replace it through the worker's REFUNDFLOW_GATEWAY_* and
 // REFUNDFLOW_GENESYS_* variables alone.
@@ -56,6 +59,14 @@ func run(args []string) error {
 	fs.DurationVar(&cfg.HangFor, "hang-for", cfg.HangFor, "how long a hanging call waits (REFUNDFLOW_SANDBOX_HANG_FOR)")
 	fs.DurationVar(&cfg.RetryAfter, "retry-after", cfg.RetryAfter, "Retry-After of a 429 (REFUNDFLOW_SANDBOX_RETRY_AFTER)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the fault dice, 0 random (REFUNDFLOW_SANDBOX_SEED)")
+	fs.DurationVar(&cfg.SettleAfter, "settle-after", cfg.SettleAfter, "how long PENDING-/PENDFAIL- refunds stay pending, REVERSE- ones succeeded (REFUNDFLOW_SANDBOX_SETTLE_AFTER)")
+	fs.StringVar(&cfg.WebhookURL, "webhook-url", cfg.WebhookURL, "starter base URL the gateway webhooks go to, empty none (REFUNDFLOW_SANDBOX_WEBHOOK_URL)")
+	fs.DurationVar(&cfg.WebhookDelay, "webhook-delay", cfg.WebhookDelay, "how late a delayed webhook goes (REFUNDFLOW_SANDBOX_WEBHOOK_DELAY)")
+	fs.Float64Var(&cfg.WebhookFaultDrop, "webhook-fault-drop", cfg.WebhookFaultDrop, "share of webhook events dropped (REFUNDFLOW_SANDBOX_WEBHOOK_FAULT_DROP)")
+	fs.Float64Var(&cfg.WebhookFaultDuplicate, "webhook-fault-duplicate", cfg.WebhookFaultDuplicate, "share of webhook events sent twice (REFUNDFLOW_SANDBOX_WEBHOOK_FAULT_DUPLICATE)")
+	fs.Float64Var(&cfg.WebhookFaultReorder, "webhook-fault-reorder", cfg.WebhookFaultReorder, "share of webhook events sent after the next one (REFUNDFLOW_SANDBOX_WEBHOOK_FAULT_REORDER)")
+	fs.Float64Var(&cfg.WebhookFaultDelay, "webhook-fault-delay", cfg.WebhookFaultDelay, "share of webhook events sent late (REFUNDFLOW_SANDBOX_WEBHOOK_FAULT_DELAY)")
+	fs.Float64Var(&cfg.WebhookFaultBadSignature, "webhook-fault-bad-signature", cfg.WebhookFaultBadSignature, "share of webhook events sent with a wrong token (REFUNDFLOW_SANDBOX_WEBHOOK_FAULT_BAD_SIGNATURE)")
 	fs.StringVar(&cfg.StateFile, "state-file", cfg.StateFile, "ledger file kept across restarts (REFUNDFLOW_SANDBOX_STATE_FILE)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -87,11 +98,13 @@ func run(args []string) error {
 	logger.Info("sandbox listening", "addr", ln.Addr().String(),
 		"accessLifetime", cfg.TokenTTL.String(), "revokeEveryNthCall", cfg.TokenExpireEvery,
 		"fault5xx", cfg.Fault5xx, "fault429", cfg.Fault429, "fault422", cfg.Fault422, "faultHang", cfg.FaultHang,
-		"genesysFault5xx", cfg.GenesysFault5xx, "stateFile", cfg.StateFile)
+		"genesysFault5xx", cfg.GenesysFault5xx, "stateFile", cfg.StateFile,
+		"settleAfter", cfg.SettleAfter.String(), "webhookURL", cfg.WebhookURL)
 	if cfg.IgnoreIdempotencyKey {
 		logger.Warn("SABOTAGE: the Idempotency-Key is ignored; every call that gets through creates a refund")
 	}
 
+	go srv.Run(ctx)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
 	if cfg.StateFile != "" {

@@ -43,6 +43,8 @@ var plainDecimal = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 //	FAIL3-...  503 for the first 3 calls of the key, then success
 //	REJECT-... 422, final
 //	HANG-...   recorded, then answered only after SANDBOX_HANG_FOR
+//
+// and the lifecycle rules of lifecycle.go (PENDING-, PENDFAIL-, REVERSE-).
 var failRule = regexp.MustCompile(`^FAIL([0-9]*)-`)
 
 // gatewaySubmit serves one kind of gateway call. The order is the one a real
@@ -130,7 +132,13 @@ func (s *Server) gatewaySubmit(kind string) http.HandlerFunc {
 		if sub.Creations > 0 && !s.cfg.IgnoreIdempotencyKey {
 			sub.Replays++
 			w.Header().Set("Idempotent-Replayed", "true")
-			answer(http.StatusCreated, sub.Response, "")
+			response := sub.Response
+			if sub.Lifecycle != "" {
+				// The same refund, in the state it is in now.
+				s.advanceLifecycle(sub, s.now().UTC())
+				response = lifecycleResponse(sub)
+			}
+			answer(http.StatusCreated, response, "")
 			return
 		}
 		if m := failRule.FindStringSubmatch(req.TransactionID); m != nil && !s.ledger.Healed[req.TransactionID] {
@@ -168,6 +176,10 @@ func (s *Server) gatewaySubmit(kind string) http.HandlerFunc {
 			"amount":        json.Number(sub.Amount),
 			"currency":      sub.Currency,
 		})
+		s.startLifecycle(sub, created)
+		if sub.Lifecycle != "" {
+			sub.Response = lifecycleResponse(sub)
+		}
 		hang := forcedHang || strings.HasPrefix(req.TransactionID, "HANG-") || s.roll(s.cfg.FaultHang)
 		if !hang {
 			answer(http.StatusCreated, sub.Response, "")
@@ -227,9 +239,12 @@ func decodeGatewayRequest(r *http.Request, w http.ResponseWriter, kind, key stri
 	if req.TransactionID != "" && amountMinor > 0 {
 		// The contract derives the key: <transactionId>:<action>, plus
 		// :<amountMinor> for an approval with a corrected amount.
+		// After the gateway failed a refund it took, an approval renews the
+		// key with :r<attempt>.
 		base := req.TransactionID + ":" + kind
-		if key != base && key != base+":"+strconv.FormatInt(amountMinor, 10) {
-			problems = append(problems, fmt.Sprintf("Idempotency-Key %q is neither %q nor %q", key, base, base+":"+strconv.FormatInt(amountMinor, 10)))
+		k := renewedKey.ReplaceAllString(key, "")
+		if k != base && k != base+":"+strconv.FormatInt(amountMinor, 10) {
+			problems = append(problems, fmt.Sprintf("Idempotency-Key %q is neither %q nor %q (optionally with :r<attempt>)", key, base, base+":"+strconv.FormatInt(amountMinor, 10)))
 		}
 	}
 	if len(problems) > 0 {

@@ -29,7 +29,9 @@ type Ledger struct {
 	// WorktypeStatusQueries counts reads of a worktype's statuses.
 	WorktypeStatusQueries int     `json:"worktypeStatusQueries"`
 	Emails                []Email `json:"emails"`
-	Stats                 Stats   `json:"stats"`
+	// Webhooks are the gateway events sent to the starter, or dropped.
+	Webhooks []*Webhook `json:"webhooks"`
+	Stats    Stats      `json:"stats"`
 }
 
 // Submission is one Idempotency-Key at the gateway: how often it was asked,
@@ -59,8 +61,24 @@ type Submission struct {
 	LastStatus int            `json:"lastStatus"`
 	FirstSeen  time.Time      `json:"firstSeen"`
 	CreatedAt  *time.Time     `json:"createdAt,omitempty"`
-	// Response is what a repeated key replays.
+	// Response is what a repeated key replays (under a lifecycle rule: the
+	// answer at creation; a replay answers the refund's current state).
 	Response json.RawMessage `json:"response,omitempty"`
+	// Status is the refund's state at the gateway now (pending, succeeded,
+	// failed, reversed), StatusReason the gateway's reason for it, History
+	// every state it had, oldest first.
+	Status       string         `json:"status,omitempty"`
+	StatusReason string         `json:"statusReason,omitempty"`
+	History      []StatusChange `json:"history,omitempty"`
+	// Lifecycle is the rule it follows (pending, pendfail, reverse), empty
+	// for one that succeeded at once; NextStatus is the change it has in
+	// store at NextAt.
+	Lifecycle  string     `json:"lifecycle,omitempty"`
+	NextStatus string     `json:"nextStatus,omitempty"`
+	NextReason string     `json:"nextReason,omitempty"`
+	NextAt     *time.Time `json:"nextAt,omitempty"`
+	// StatusReads counts GET /erp/refunds/{id} (the worker's polls).
+	StatusReads int `json:"statusReads,omitempty"`
 }
 
 // AttributeWrite is one PATCH of participant attributes.
@@ -125,6 +143,10 @@ type Stats struct {
 	// card number; CardDataPaths says where (never the number itself).
 	CardDataSeen  int      `json:"cardDataSeen"`
 	CardDataPaths []string `json:"cardDataPaths,omitempty"`
+	// Webhooks counts gateway events: events, attempts, and by outcome
+	// (delivered, refused, failed, unsent) and fault (dropped, duplicated,
+	// reordered, delayed, bad_signature).
+	Webhooks map[string]int `json:"webhooks"`
 }
 
 // NewLedger returns an empty ledger.
@@ -137,7 +159,8 @@ func NewLedger() *Ledger {
 		Wrapups:         []Wrapup{},
 		Workitems:       []*Workitem{},
 		Emails:          []Email{},
-		Stats:           Stats{Faults: map[string]int{}},
+		Webhooks:        []*Webhook{},
+		Stats:           Stats{Faults: map[string]int{}, Webhooks: map[string]int{}},
 	}
 }
 
@@ -224,6 +247,19 @@ type TransactionView struct {
 	Wrapups            []Wrapup         `json:"wrapups"`
 	Workitems          []*Workitem      `json:"workitems"`
 	Emails             []Email          `json:"emails"`
+	Webhooks           []*Webhook       `json:"webhooks"`
+}
+
+// GatewayStatus is the state now of the refund (or chargeback) made last
+// for the transaction, "" if none was made.
+func (v TransactionView) GatewayStatus() string {
+	status := ""
+	for _, sub := range v.Submissions {
+		if sub.Creations > 0 {
+			status = sub.currentStatus()
+		}
+	}
+	return status
 }
 
 // LastRefundStatus is the refundStatus Genesys was last told about the
@@ -248,6 +284,7 @@ func (l *Ledger) forTransaction(txn string) TransactionView {
 		Wrapups:         []Wrapup{},
 		Workitems:       []*Workitem{},
 		Emails:          []Email{},
+		Webhooks:        []*Webhook{},
 	}
 	for _, m := range []map[string]*Submission{l.Refunds, l.Chargebacks} {
 		for _, sub := range m {
@@ -286,12 +323,18 @@ func (l *Ledger) forTransaction(txn string) TransactionView {
 			v.Emails = append(v.Emails, e)
 		}
 	}
+	for _, wh := range l.Webhooks {
+		if wh.TransactionID == txn {
+			v.Webhooks = append(v.Webhooks, wh)
+		}
+	}
 	return v
 }
 
 // showLedger answers GET /sandbox/ledger.
 func (s *Server) showLedger(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
+	s.advanceAll(s.now().UTC())
 	body, err := json.Marshal(LedgerView{s.ledger.summary(), s.ledger})
 	s.mu.Unlock()
 	if err != nil {
@@ -304,6 +347,7 @@ func (s *Server) showLedger(w http.ResponseWriter, _ *http.Request) {
 // showTransaction answers GET /sandbox/ledger/{transactionId}.
 func (s *Server) showTransaction(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
+	s.advanceAll(s.now().UTC())
 	body, err := json.Marshal(s.ledger.forTransaction(r.PathValue("transactionId")))
 	s.mu.Unlock()
 	if err != nil {
@@ -348,6 +392,18 @@ func (s *Server) Load(path string) error {
 	}
 	if l.Stats.Faults == nil {
 		l.Stats.Faults = map[string]int{}
+	}
+	if l.Stats.Webhooks == nil {
+		l.Stats.Webhooks = map[string]int{}
+	}
+	if l.Webhooks == nil {
+		l.Webhooks = []*Webhook{}
+	}
+	for _, wh := range l.Webhooks {
+		if wh.State == webhookSending {
+			// Cut off by the stop: a gateway sends it again.
+			wh.State = webhookQueued
+		}
 	}
 	for _, m := range []map[string]*Submission{l.Refunds, l.Chargebacks} {
 		for _, sub := range m {

@@ -49,8 +49,22 @@ type Config struct {
 	IgnoreIdempotencyKey bool          `envconfig:"SANDBOX_IGNORE_IDEMPOTENCY_KEY" default:"false" desc:"sabotage: create a refund on every call, ignoring the Idempotency-Key (proves the chaos check can fail)"`
 	RetryAfter           time.Duration `envconfig:"SANDBOX_RETRY_AFTER" default:"1s" desc:"Retry-After sent with a 429 (whole seconds)"`
 	Seed                 uint64        `envconfig:"SANDBOX_SEED" default:"0" desc:"seed of the fault dice (0: random)"`
-	StateFile            string        `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
-	LogLevel             string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	// SettleAfter is how long a PENDING-/PENDFAIL- refund stays pending
+	// and a REVERSE- one stays succeeded before it is reversed.
+	SettleAfter time.Duration `envconfig:"SANDBOX_SETTLE_AFTER" default:"2s" desc:"how long a PENDING-/PENDFAIL- refund stays pending before it succeeds/fails, and a REVERSE- one succeeded before it is reversed"`
+	// WebhookURL is the starter the gateway's webhooks go to; without it
+	// the events are recorded as unsent and only the worker's polls settle.
+	WebhookURL        string        `envconfig:"SANDBOX_WEBHOOK_URL" desc:"base URL of the starter the gateway webhooks are posted to (<url>/v1/gateway-events/erp); empty: none sent"`
+	GatewayEventToken string        `envconfig:"SANDBOX_GATEWAY_EVENT_TOKEN" desc:"Bearer token of the ERP webhooks: one of the starter's REFUNDFLOW_GATEWAY_EVENT_TOKENS"`
+	WebhookDelay      time.Duration `envconfig:"SANDBOX_WEBHOOK_DELAY" default:"3s" desc:"how late a delayed webhook is sent"`
+	// The webhook faults: shares of events, each 0-1.
+	WebhookFaultDrop         float64 `envconfig:"SANDBOX_WEBHOOK_FAULT_DROP" default:"0" desc:"share of webhook events never sent (0-1)"`
+	WebhookFaultDuplicate    float64 `envconfig:"SANDBOX_WEBHOOK_FAULT_DUPLICATE" default:"0" desc:"share of webhook events sent twice (0-1)"`
+	WebhookFaultReorder      float64 `envconfig:"SANDBOX_WEBHOOK_FAULT_REORDER" default:"0" desc:"share of webhook events held back until after the refund's next event (0-1)"`
+	WebhookFaultDelay        float64 `envconfig:"SANDBOX_WEBHOOK_FAULT_DELAY" default:"0" desc:"share of webhook events sent SANDBOX_WEBHOOK_DELAY late (0-1)"`
+	WebhookFaultBadSignature float64 `envconfig:"SANDBOX_WEBHOOK_FAULT_BAD_SIGNATURE" default:"0" desc:"share of webhook events sent with a wrong token, to be refused (0-1)"`
+	StateFile                string  `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
+	LogLevel                 string  `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
 // Server stands in for the ERP/payment gateway, its OAuth server and the
@@ -71,6 +85,8 @@ type Server struct {
 	authCalls int
 	dice      *mathrand.Rand
 	dirty     bool
+
+	webhookClient *http.Client
 }
 
 // New builds a sandbox from its configuration.
@@ -79,13 +95,21 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	for name, rate := range map[string]float64{"5xx": cfg.Fault5xx, "429": cfg.Fault429, "422": cfg.Fault422, "hang": cfg.FaultHang, "genesys 5xx": cfg.GenesysFault5xx} {
+	for name, rate := range map[string]float64{"5xx": cfg.Fault5xx, "429": cfg.Fault429, "422": cfg.Fault422, "hang": cfg.FaultHang, "genesys 5xx": cfg.GenesysFault5xx,
+		"webhook drop": cfg.WebhookFaultDrop, "webhook duplicate": cfg.WebhookFaultDuplicate, "webhook reorder": cfg.WebhookFaultReorder,
+		"webhook delay": cfg.WebhookFaultDelay, "webhook bad signature": cfg.WebhookFaultBadSignature} {
 		if rate < 0 || rate > 1 {
 			return nil, fmt.Errorf("fault rate %s = %v: want 0 to 1", name, rate)
 		}
 	}
 	if cfg.Fault5xx+cfg.Fault429 > 1 {
 		return nil, fmt.Errorf("fault rates 5xx + 429 exceed 1")
+	}
+	if cfg.WebhookFaultDrop+cfg.WebhookFaultDuplicate+cfg.WebhookFaultReorder+cfg.WebhookFaultDelay+cfg.WebhookFaultBadSignature > 1 {
+		return nil, fmt.Errorf("webhook fault rates exceed 1 together")
+	}
+	if cfg.SettleAfter < 0 || cfg.WebhookDelay < 0 {
+		return nil, fmt.Errorf("settle-after and webhook delay must not be negative")
 	}
 	if cfg.TokenTTL <= 0 {
 		return nil, fmt.Errorf("token TTL must be positive")
@@ -110,9 +134,10 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 			case <-done:
 			}
 		},
-		ledger: NewLedger(),
-		tokens: map[string]token{},
-		dice:   mathrand.New(mathrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		ledger:        NewLedger(),
+		tokens:        map[string]token{},
+		webhookClient: &http.Client{Timeout: 5 * time.Second},
+		dice:          mathrand.New(mathrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}, nil
 }
 
@@ -142,6 +167,8 @@ func (s *Server) Handler() http.Handler {
 
 	mux.HandleFunc("POST /erp/refunds", s.gatewaySubmit(kindRefund))
 	mux.HandleFunc("POST /erp/chargebacks", s.gatewaySubmit(kindChargeback))
+	mux.HandleFunc("GET /erp/refunds/{id}", s.refundStatus(kindRefund))
+	mux.HandleFunc("GET /erp/chargebacks/{id}", s.refundStatus(kindChargeback))
 
 	mux.HandleFunc("PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/attributes", s.authenticated(s.updateAttributes))
 	mux.HandleFunc("POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", s.authenticated(s.setWrapup))

@@ -1,0 +1,299 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Webhook is one gateway event the sandbox sends to the starter (or does
+// not, under a fault), as the ledger records it. It never holds the token
+// it was sent with.
+type Webhook struct {
+	EventID       string    `json:"eventId"`
+	Gateway       string    `json:"gateway"`
+	TransactionID string    `json:"transactionId"`
+	RefundID      string    `json:"refundId"`
+	Status        string    `json:"status"`
+	Reason        string    `json:"reason,omitempty"`
+	OccurredAt    time.Time `json:"occurredAt"`
+	// Fault is the injected fault: dropped, duplicated (this is the second
+	// copy), reordered, delayed or bad_signature; empty for none.
+	Fault string `json:"fault,omitempty"`
+	// State is queued, held (reordered: sent after the refund's next event),
+	// sending, delivered, refused (a 4xx: a gateway does not retry it),
+	// failed (still 5xx or unreachable after every attempt), dropped, or
+	// unsent (no SANDBOX_WEBHOOK_URL).
+	State      string     `json:"state"`
+	SendAt     time.Time  `json:"sendAt"`
+	Attempts   int        `json:"attempts"`
+	HTTPStatus int        `json:"httpStatus,omitempty"`
+	Answer     string     `json:"answer,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	SentAt     *time.Time `json:"sentAt,omitempty"`
+	// Body is exactly what is (or would have been) posted.
+	Body json.RawMessage `json:"body"`
+}
+
+// Webhook states.
+const (
+	webhookQueued    = "queued"
+	webhookHeld      = "held"
+	webhookSending   = "sending"
+	webhookDelivered = "delivered"
+	webhookRefused   = "refused"
+	webhookFailed    = "failed"
+	webhookDropped   = "dropped"
+	webhookUnsent    = "unsent"
+)
+
+// Webhook faults.
+const (
+	faultDropped      = "dropped"
+	faultDuplicated   = "duplicated"
+	faultReordered    = "reordered"
+	faultDelayed      = "delayed"
+	faultBadSignature = "bad_signature"
+)
+
+// webhookAttempts is how often a webhook answered 5xx, or not at all, is
+// sent before the sandbox gives up; a gateway retries for days, the
+// sandbox for a few seconds (the worker's polls cover the rest).
+const webhookAttempts = 4
+
+// webhookRetryBase is the first wait between attempts; it doubles.
+const webhookRetryBase = 250 * time.Millisecond
+
+// reorderGap is how long after the later event a held one is sent.
+const reorderGap = 200 * time.Millisecond
+
+// wrongEventToken is the Bearer a bad_signature ERP webhook carries.
+const wrongEventToken = "sandbox-forged-event-token"
+
+// erpEventBody is the ERP webhook's body (docs/api.md).
+type erpEventBody struct {
+	EventID       string `json:"eventId"`
+	TransactionID string `json:"transactionId"`
+	RefundID      string `json:"refundId"`
+	Status        string `json:"status"`
+	Reason        string `json:"reason"`
+	OccurredAt    string `json:"occurredAt"`
+}
+
+// webhookFaultRule is a fault a transaction ID asks for (PENDING-DROP-...,
+// PENDFAIL-DUP-...): the same fault for every event of its refund, but a
+// reordering, which holds back the first event until after the second.
+func webhookFaultRule(txn string, first bool) string {
+	switch {
+	case strings.Contains(txn, "-DROP-"):
+		return faultDropped
+	case strings.Contains(txn, "-BADSIG-"):
+		return faultBadSignature
+	case strings.Contains(txn, "-DUP-"):
+		return faultDuplicated
+	case strings.Contains(txn, "-REORDER-"):
+		if first {
+			return faultReordered
+		}
+	case strings.Contains(txn, "-LATE-"):
+		return faultDelayed
+	}
+	return ""
+}
+
+// webhookFault decides the fault of one event: a rule of its transaction,
+// else the dice. Callers hold mu.
+func (s *Server) webhookFault(txn string, first bool) string {
+	if f := webhookFaultRule(txn, first); f != "" {
+		return f
+	}
+	for _, c := range []struct {
+		rate  float64
+		fault string
+	}{
+		{s.cfg.WebhookFaultDrop, faultDropped},
+		{s.cfg.WebhookFaultBadSignature, faultBadSignature},
+		{s.cfg.WebhookFaultDuplicate, faultDuplicated},
+		{s.cfg.WebhookFaultReorder, faultReordered},
+		{s.cfg.WebhookFaultDelay, faultDelayed},
+	} {
+		if s.roll(c.rate) {
+			return c.fault
+		}
+	}
+	return ""
+}
+
+// queueWebhook records the event of the refund's latest status change and
+// when it goes out. Callers hold mu.
+func (s *Server) queueWebhook(sub *Submission, first bool) {
+	change := sub.History[len(sub.History)-1]
+	wh := &Webhook{
+		EventID:       newID("evt_"),
+		Gateway:       "erp",
+		TransactionID: sub.TransactionID,
+		RefundID:      sub.Reference,
+		Status:        change.Status,
+		Reason:        change.Reason,
+		OccurredAt:    change.At,
+		State:         webhookQueued,
+		SendAt:        s.now().UTC(),
+	}
+	wh.Body, _ = json.Marshal(erpEventBody{
+		EventID: wh.EventID, TransactionID: wh.TransactionID, RefundID: wh.RefundID,
+		Status: wh.Status, Reason: wh.Reason, OccurredAt: wh.OccurredAt.Format(time.RFC3339Nano),
+	})
+	stats := s.ledger.Stats.Webhooks
+	stats["events"]++
+	if s.cfg.WebhookURL == "" {
+		wh.State = webhookUnsent
+		stats[webhookUnsent]++
+		s.ledger.Webhooks = append(s.ledger.Webhooks, wh)
+		return
+	}
+	wh.Fault = s.webhookFault(sub.TransactionID, first)
+	if wh.Fault != "" {
+		stats[wh.Fault]++
+		s.ledger.Stats.Faults["webhook_"+wh.Fault]++
+	}
+	switch wh.Fault {
+	case faultDropped:
+		wh.State = webhookDropped
+	case faultDelayed:
+		wh.SendAt = wh.SendAt.Add(s.cfg.WebhookDelay)
+	case faultReordered:
+		// Sent once the refund's next event has gone; if none comes, after
+		// the delay.
+		wh.State = webhookHeld
+		wh.SendAt = wh.SendAt.Add(max(s.cfg.WebhookDelay, 2*s.cfg.SettleAfter))
+	}
+	s.ledger.Webhooks = append(s.ledger.Webhooks, wh)
+	if wh.Fault == faultDuplicated {
+		// The original goes out clean; the copy, same event, just after.
+		wh.Fault = ""
+		dup := *wh
+		dup.Fault = faultDuplicated
+		dup.SendAt = wh.SendAt.Add(reorderGap)
+		s.ledger.Webhooks = append(s.ledger.Webhooks, &dup)
+	}
+	s.dirty = true
+}
+
+// dueWebhooks marks the webhooks due now as sending and returns them; a
+// held one is released to go just after a later event of its refund.
+// Callers hold mu.
+func (s *Server) dueWebhooks(now time.Time) []*Webhook {
+	var due []*Webhook
+	for _, wh := range s.ledger.Webhooks {
+		if (wh.State != webhookQueued && wh.State != webhookHeld) || now.Before(wh.SendAt) {
+			continue
+		}
+		wh.State = webhookSending
+		due = append(due, wh)
+		for _, held := range s.ledger.Webhooks {
+			if held.State == webhookHeld && held.RefundID == wh.RefundID && held.OccurredAt.Before(wh.OccurredAt) {
+				held.State = webhookQueued
+				held.SendAt = now.Add(reorderGap)
+			}
+		}
+	}
+	if len(due) > 0 {
+		s.dirty = true
+	}
+	return due
+}
+
+// deliver posts one webhook, retrying a 5xx or a failed connection a few
+// times as a gateway does, and records the outcome.
+func (s *Server) deliver(ctx context.Context, wh *Webhook) {
+	s.mu.Lock()
+	url := strings.TrimRight(s.cfg.WebhookURL, "/") + "/v1/gateway-events/" + wh.Gateway
+	token := s.cfg.GatewayEventToken
+	if wh.Fault == faultBadSignature {
+		token = wrongEventToken
+	}
+	body := wh.Body
+	s.mu.Unlock()
+
+	var status int
+	var answer, errText string
+	attempts := 0
+	for attempts < webhookAttempts {
+		if attempts > 0 {
+			s.sleep(webhookRetryBase<<(attempts-1), ctx.Done())
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		attempts++
+		status, answer, errText = s.post(ctx, url, token, body)
+		if status >= 200 && status < 500 {
+			break
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dirty = true
+	sent := s.now().UTC()
+	wh.SentAt = &sent
+	wh.Attempts += attempts
+	wh.HTTPStatus, wh.Answer, wh.Error = status, answer, errText
+	stats := s.ledger.Stats.Webhooks
+	stats["attempts"] += attempts
+	switch {
+	case status >= 200 && status < 300:
+		wh.State = webhookDelivered
+	case status >= 400 && status < 500:
+		wh.State = webhookRefused
+	case ctx.Err() != nil && attempts < webhookAttempts:
+		// Stopped meanwhile: sent again after a restart from the state file.
+		wh.State = webhookQueued
+		return
+	default:
+		wh.State = webhookFailed
+	}
+	stats[wh.State]++
+}
+
+// post sends one attempt: the status (0 if none came), the starter's
+// "status" field and, without an answer, the error.
+func (s *Server) post(ctx context.Context, url, token string, body []byte) (int, string, string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err.Error()
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := s.webhookClient.Do(req)
+	if err != nil {
+		return 0, "", err.Error()
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	var answer struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+	}
+	_ = json.Unmarshal(raw, &answer)
+	text := answer.Status
+	if text == "" {
+		text = answer.Error
+	}
+	if len(text) > 200 {
+		text = text[:200]
+	}
+	return resp.StatusCode, text, statusError(resp.StatusCode)
+}
+
+func statusError(code int) string {
+	if code >= 200 && code < 300 {
+		return ""
+	}
+	return fmt.Sprintf("answered %d", code)
+}
