@@ -57,6 +57,7 @@ else
 	export REFUNDFLOW_GATEWAY_REFUND_URL="$sandbox_url/erp/refunds"
 	export REFUNDFLOW_GATEWAY_CHARGEBACK_URL="${REFUNDFLOW_GATEWAY_CHARGEBACK_URL-$sandbox_url/erp/chargebacks}"
 	export REFUNDFLOW_GATEWAY_TOKEN_URL="${REFUNDFLOW_GATEWAY_TOKEN_URL-$sandbox_url/oauth/token}"
+	export REFUNDFLOW_GATEWAY_STATUS_URL="${REFUNDFLOW_GATEWAY_STATUS_URL-$sandbox_url/erp/refunds}"
 	export REFUNDFLOW_GATEWAY_CLIENT_ID="${REFUNDFLOW_GATEWAY_CLIENT_ID-sandbox-gateway}"
 	export REFUNDFLOW_GATEWAY_CLIENT_SECRET="${REFUNDFLOW_GATEWAY_CLIENT_SECRET-sandbox-gateway-secret}"
 	# A short window, so an outage reaches finance review in seconds here,
@@ -88,6 +89,10 @@ export REFUNDFLOW_APPROVER_TOKENS="${REFUNDFLOW_APPROVER_TOKENS-alice:dev-approv
 export REFUNDFLOW_LISTEN_ADDR="${REFUNDFLOW_LISTEN_ADDR-:8080}"
 starter_port="$(port_of "$REFUNDFLOW_LISTEN_ADDR")"
 starter_url="http://localhost:$starter_port"
+# The sandbox's gateway webhooks go to this starter, with a token it accepts.
+export REFUNDFLOW_GATEWAY_EVENT_TOKENS="${REFUNDFLOW_GATEWAY_EVENT_TOKENS-dev-gateway-event-token}"
+export REFUNDFLOW_SANDBOX_WEBHOOK_URL="${REFUNDFLOW_SANDBOX_WEBHOOK_URL-$starter_url}"
+export REFUNDFLOW_SANDBOX_GATEWAY_EVENT_TOKEN="${REFUNDFLOW_SANDBOX_GATEWAY_EVENT_TOKEN-${REFUNDFLOW_GATEWAY_EVENT_TOKENS%%,*}}"
 
 temporal_port=7233
 ui_port=8233

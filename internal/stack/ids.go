@@ -9,6 +9,9 @@ import (
 // otherwise: one set, so that a harness's checks and the programs agree.
 const (
 	WebhookToken  = "stack-webhook-token"
+	// GatewayEventToken is the Bearer of the sandbox's ERP webhooks, and
+	// what the starters accept on POST /v1/gateway-events/erp.
+	GatewayEventToken = "stack-gateway-event-token"
 	ApproverName  = "alice"
 	ApproverToken = "stack-approver-token"
 	// The Genesys ids the worker is configured with; the sandbox accepts any.

@@ -32,6 +32,7 @@ func SandboxWorkerEnvAs(sandboxURL string, clients SandboxClients) []string {
 		"REFUNDFLOW_GATEWAY_REFUND_URL=" + sandboxURL + "/erp/refunds",
 		"REFUNDFLOW_GATEWAY_CHARGEBACK_URL=" + sandboxURL + "/erp/chargebacks",
 		"REFUNDFLOW_GATEWAY_TOKEN_URL=" + sandboxURL + "/oauth/token",
+		"REFUNDFLOW_GATEWAY_STATUS_URL=" + sandboxURL + "/erp/refunds",
 		"REFUNDFLOW_GATEWAY_CLIENT_ID=" + clients.GatewayID,
 		"REFUNDFLOW_GATEWAY_CLIENT_SECRET=" + clients.GatewaySecret,
 		"REFUNDFLOW_GENESYS_API_URL=" + sandboxURL,

@@ -273,7 +273,12 @@ func (w *World) ProgramEnv() []string {
 }
 
 func (w *World) sandboxEnv() []string {
-	env := []string{"REFUNDFLOW_SANDBOX_ADDR=" + strings.TrimPrefix(w.SandboxURL, "http://"), "REFUNDFLOW_LOG_LEVEL=info"}
+	env := []string{"REFUNDFLOW_SANDBOX_ADDR=" + strings.TrimPrefix(w.SandboxURL, "http://"), "REFUNDFLOW_LOG_LEVEL=info",
+		// The gateway's webhooks go to the first starter, with the token
+		// every starter accepts (starterEnv).
+		"REFUNDFLOW_SANDBOX_WEBHOOK_URL=" + w.StarterURL(),
+		"REFUNDFLOW_SANDBOX_GATEWAY_EVENT_TOKEN=" + GatewayEventToken,
+	}
 	if c := w.opts.SandboxClients; c != nil {
 		env = append(env, "REFUNDFLOW_SANDBOX_CLIENTS="+c.GatewayID+":"+c.GatewaySecret+","+c.GenesysID+":"+c.GenesysSecret)
 	}
@@ -309,6 +314,7 @@ func (w *World) starterEnv(port int) []string {
 	return slices.Concat(w.ProgramEnv(), []string{
 		fmt.Sprintf("REFUNDFLOW_LISTEN_ADDR=127.0.0.1:%d", port),
 		"REFUNDFLOW_WEBHOOK_TOKENS=" + w.opts.WebhookToken,
+		"REFUNDFLOW_GATEWAY_EVENT_TOKENS=" + GatewayEventToken,
 		"REFUNDFLOW_APPROVER_TOKENS=" + strings.Join(approvers, ","),
 		"REFUNDFLOW_DISPOSITIONS=" + remediation.DefaultDispositions,
 		"REFUNDFLOW_DEFAULT_CURRENCY=USD",
