@@ -120,8 +120,50 @@ func (b *bench) run(ctx context.Context, rep *report) error {
 			return err
 		}
 	}
-	rep.Dedupe, err = b.dedupe(ctx, ourRounds)
+	if rep.Dedupe, err = b.dedupe(ctx, ourRounds); err != nil {
+		return err
+	}
+	rep.Pending, err = b.pending(ctx)
 	return err
+}
+
+// pendingPrefix makes the sandbox answer a refund pending and settle it
+// (succeeded) after its settle delay, by webhook (internal/sandbox's
+// PENDING- rule).
+const pendingPrefix = "PENDING-"
+
+// pending runs a quarter of N (at least 20) refunds down the pending path
+// and measures what the lifecycle costs: events, actions, time to
+// Completed. Every one must end Completed.
+func (b *bench) pending(ctx context.Context) (phaseResult, error) {
+	n := max(b.cfg.n/4, 20)
+	fmt.Fprintf(b.logw, "pending: %d refunds the gateway settles later, %d at a time\n", n, b.cfg.concurrency)
+	p := path{
+		name: "pending", workflowType: remediation.WorkflowType,
+		workflowID: func(txn string) string { return remediation.WorkflowID(pendingPrefix + txn) },
+		request: func(ctx context.Context, txn string) error {
+			return b.post(ctx, pendingPrefix+txn, "started", "")
+		},
+	}
+	rd, err := b.round(ctx, p, "p", n)
+	if err != nil {
+		return phaseResult{}, fmt.Errorf("pending: %w", err)
+	}
+	cfg := b.cfg
+	cfg.n = n
+	res := summarize("pending", "refunds taken as pending, settled by the gateway's webhook", cfg, []batch{rd})
+	query := idQuery(remediation.WorkflowType, p.workflowID(b.txnPrefix("p")))
+	completed, err := count(ctx, b.w.Client, query+" AND "+remediation.AttrState+" = 'Completed'")
+	if err != nil {
+		return res, err
+	}
+	if completed != int64(n) {
+		return res, fmt.Errorf("pending: %d of %d remediations have RemediationState Completed", completed, n)
+	}
+	if err := b.addHistoryCosts(ctx, &res, []batch{rd}); err != nil {
+		return res, err
+	}
+	return res, nil
 }
 
 // roundSizes splits n calls into rounds as evenly as can be.

@@ -76,6 +76,10 @@ type report struct {
 	Baseline    phaseResult `json:"baseline"`
 	Ours        phaseResult `json:"ours"`
 	Dedupe      phaseResult `json:"dedupe"`
+	// Pending is the refund the gateway takes as pending and settles later
+	// (its webhook), measured apart: its time to Completed is the
+	// sandbox's settle delay, its cost is what the lifecycle adds.
+	Pending phaseResult `json:"pending"`
 	// Ratios are ours over baseline, except dedupeOverOursRate.
 	Ratios  map[string]float64 `json:"ratios"`
 	Targets []target           `json:"targets"`
@@ -161,6 +165,11 @@ func printReport(w io.Writer, r *report) {
 	for _, row := range rows {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", row.name, row.b, row.o, row.ratio, row.d)
 	}
+	p := r.Pending
+	fmt.Fprintf(w, "\n| pending path (gateway answers pending, settles by webhook) | N | throughput (per s) | time to Completed p50 / p99 (ms) | history events per workflow | billable actions per workflow (max) |\n")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
+	fmt.Fprintf(w, "| %s | %d | %s | %s / %s | %s | %.1f (%d) |\n", p.What, p.N, f1(p.Throughput), opt(p.CompletedP50Ms), opt(p.CompletedP99Ms),
+		f1(p.EventsPerWorkflow), p.BillablePerWorkflow, p.MaxBillable)
 	fmt.Fprintln(w)
 	for _, t := range r.Targets {
 		mark := "MET"
