@@ -188,9 +188,12 @@ func (r *run) noteGatewayWord(ev remediation.GatewayEvent) {
 	if !r.sameRefund(ev) {
 		return
 	}
-	if remediation.SettlementOf(ev.Status) != remediation.SettlementUnknown {
-		r.status.GatewayStatus = ev.Status
+	word := remediation.SettlementOf(ev.Status)
+	if word == remediation.SettlementUnknown || (!word.Final() && remediation.SettlementOf(r.status.GatewayStatus).Final()) {
+		// A late "pending" never hides the final word finance ops act on.
+		return
 	}
+	r.status.GatewayStatus = ev.Status
 }
 
 // lateGatewayFailure notes every gateway event already waiting, so none is
