@@ -109,18 +109,12 @@ func (g *GenesysClient) closedStatusID(ctx context.Context, op, worktype string)
 	if cached != "" {
 		return cached, nil
 	}
-	resp, err := g.call(ctx, op, http.MethodGet, "/api/v2/taskmanagement/worktypes/"+url.PathEscape(worktype)+"/statuses", nil)
+	statuses, err := g.worktypeStatuses(ctx, op, worktype)
 	if err != nil {
 		return "", err
 	}
-	var listing struct {
-		Entities []workitemStatus `json:"entities"`
-	}
-	if err := json.Unmarshal(resp.body, &listing); err != nil {
-		return "", g.api.fail(op, failure{errType: ErrGenesysUnavailable, msg: "Genesys answered the worktype's statuses with something that is not a status listing" + quoteExcerpt(resp.body)}, "")
-	}
 	var closed []workitemStatus
-	for _, s := range listing.Entities {
+	for _, s := range statuses {
 		if s.Category == closedCategory && s.ID != "" {
 			closed = append(closed, s)
 		}
@@ -191,18 +185,12 @@ const openCategory = "Open"
 // openStatusID is the worktype's status a reopened review's workitem goes
 // back to: of its Open statuses the one named "Open", else the first.
 func (g *GenesysClient) openStatusID(ctx context.Context, op, worktype string) (string, error) {
-	resp, err := g.call(ctx, op, http.MethodGet, "/api/v2/taskmanagement/worktypes/"+url.PathEscape(worktype)+"/statuses", nil)
+	statuses, err := g.worktypeStatuses(ctx, op, worktype)
 	if err != nil {
 		return "", err
 	}
-	var listing struct {
-		Entities []workitemStatus `json:"entities"`
-	}
-	if err := json.Unmarshal(resp.body, &listing); err != nil {
-		return "", g.api.fail(op, failure{errType: ErrGenesysUnavailable, msg: "Genesys answered the worktype's statuses with something that is not a status listing" + quoteExcerpt(resp.body)}, "")
-	}
 	first := ""
-	for _, s := range listing.Entities {
+	for _, s := range statuses {
 		if s.Category != openCategory || s.ID == "" {
 			continue
 		}
@@ -217,4 +205,19 @@ func (g *GenesysClient) openStatusID(ctx context.Context, op, worktype string) (
 		return "", ErrConfiguration.Final(fmt.Sprintf("%s: worktype %s has no status in category Open to reopen the review's workitem in", op, worktype), nil)
 	}
 	return first, nil
+}
+
+// worktypeStatuses lists the statuses of a worktype.
+func (g *GenesysClient) worktypeStatuses(ctx context.Context, op, worktype string) ([]workitemStatus, error) {
+	resp, err := g.call(ctx, op, http.MethodGet, "/api/v2/taskmanagement/worktypes/"+url.PathEscape(worktype)+"/statuses", nil)
+	if err != nil {
+		return nil, err
+	}
+	var listing struct {
+		Entities []workitemStatus `json:"entities"`
+	}
+	if err := json.Unmarshal(resp.body, &listing); err != nil {
+		return nil, g.api.fail(op, failure{errType: ErrGenesysUnavailable, msg: "Genesys answered the worktype's statuses with something that is not a status listing" + quoteExcerpt(resp.body)}, "")
+	}
+	return listing.Entities, nil
 }
