@@ -172,6 +172,14 @@ func TestGatewaySettlesLater(t *testing.T) {
 		if !reopened || led.GatewayStatus() != "reversed" || led.RefundsCreated != 1 {
 			t.Errorf("ledger: %+v %+v", led.Submissions, led.Webhooks)
 		}
+		// The review's one workitem, closed with the first review, is open
+		// again in front of finance.
+		led = w.WaitTransaction(txn, "the workitem reopened", func(v sandbox.TransactionView) bool {
+			return len(v.Workitems) == 1 && v.Workitems[0].StatusCategory != "Closed"
+		})
+		if len(led.Workitems) != 1 || led.Workitems[0].ID != st.WorkitemID {
+			t.Errorf("workitems %+v, status workitem %s", led.Workitems, st.WorkitemID)
+		}
 		if r := w.Decide(txn, map[string]any{"decisionId": "dec-rv", "decision": "resolved", "note": "refunded by bank transfer"}); r.Code != http.StatusAccepted {
 			t.Fatalf("resolve: %d %s", r.Code, r.Raw)
 		}
