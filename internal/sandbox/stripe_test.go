@@ -359,3 +359,49 @@ func TestStripeSignatureMatchesStarter(t *testing.T) {
 		t.Fatal("verifies with another secret or body")
 	}
 }
+
+// Stripe's refunds live in the state file like the ERP's: a key replays
+// after a restart, and the lifecycle carries on.
+func TestStripeRefundsSurviveRestart(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/ledger.json"
+	h, _ := stripeHarness(t)
+	first := h.stripe(http.MethodPost, "/v1/refunds", "pi_pending_r:refund", refundForm("payment_intent", "pi_pending_r", 100))
+	if err := h.srv.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	restarted, _ := stripeHarness(t)
+	if err := restarted.srv.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	again := restarted.stripe(http.MethodPost, "/v1/refunds", "pi_pending_r:refund", refundForm("payment_intent", "pi_pending_r", 100))
+	if again.body["id"] != first.body["id"] || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("after restart: %s, before: %s", again.raw, first.raw)
+	}
+	restarted.advance(2 * time.Second)
+	r := restarted.stripe(http.MethodGet, "/v1/refunds/"+first.body["id"].(string), "", nil)
+	if r.body["status"] != "succeeded" {
+		t.Fatalf("settled after restart: %s", r.raw)
+	}
+	if v := restarted.txn("pi_pending_r"); v.RefundsCreated != 1 || v.GatewayRequests != 2 {
+		t.Fatalf("ledger after restart: %+v", v)
+	}
+}
+
+// The ERP's webhook faults apply to Stripe's events by the payment's ID.
+func TestStripeWebhookDuplicateAndDrop(t *testing.T) {
+	t.Parallel()
+	h, st := stripeHarness(t)
+	h.stripe(http.MethodPost, "/v1/refunds", "a", refundForm("payment_intent", "pi_pending_d-DUP-1", 100))
+	h.stripe(http.MethodPost, "/v1/refunds", "b", refundForm("payment_intent", "pi_pending_d-DROP-1", 100))
+	h.flush()
+	h.advance(200 * time.Millisecond) // the copy goes just after the original
+	h.flush()
+	got := st.got()
+	if len(got) != 2 || got[0].ID != got[1].ID || got[0].Data.Object.Metadata["transaction_id"] != "pi_pending_d-DUP-1" {
+		t.Fatalf("events: %+v", got)
+	}
+	if v := h.txn("pi_pending_d-DROP-1"); len(v.Webhooks) != 1 || v.Webhooks[0].State != webhookDropped {
+		t.Fatalf("dropped: %+v", v.Webhooks)
+	}
+}
