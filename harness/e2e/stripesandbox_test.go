@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/sandbox"
 	"github.com/refundflow/refundflow/internal/stack"
 	"github.com/refundflow/refundflow/internal/testenv"
 )
@@ -26,7 +29,8 @@ func TestStripeSandboxSettlesLater(t *testing.T) {
 	pending := testenv.Unique("pi_pending_e2e")
 	failing := testenv.Unique("pi_pendfail_e2e")
 	forged := testenv.Unique("pi_pending_e2e-BADSIG-")
-	for _, txn := range []string{pending, failing, forged} {
+	reversed := testenv.Unique("pi_reverse_e2e")
+	for _, txn := range []string{pending, failing, forged, reversed} {
 		if r := w.PostDisposition(testenv.Disposition(txn, "Refund_Processed", "25.00")); r.Code != http.StatusAccepted {
 			t.Fatalf("%s: %d %s", txn, r.Code, r.Raw)
 		}
@@ -43,6 +47,11 @@ func TestStripeSandboxSettlesLater(t *testing.T) {
 			if wh.Gateway != "stripe" || wh.State != "delivered" || wh.HTTPStatus != http.StatusOK {
 				t.Errorf("webhook: %+v", wh)
 			}
+		}
+		// The starter verified the signature and signalled the open run
+		// (the settling event may find it already Completed by a poll).
+		if len(led.Webhooks) == 0 || led.Webhooks[0].Answer != "delivered" {
+			t.Errorf("the first Stripe event was not delivered to the workflow: %+v", led.Webhooks)
 		}
 		if got := strings.Join(refundStatuses(led), ","); got != remediation.RefundStatusPending+","+remediation.RefundStatusCompleted {
 			t.Errorf("Genesys was told %s", got)
@@ -66,6 +75,26 @@ func TestStripeSandboxSettlesLater(t *testing.T) {
 			t.Errorf("review: %+v", st)
 		}
 		led := w.WaitTransaction(failing, "the failure written back", testenv.Told(remediation.RefundStatusFailedReview))
+		if led.RefundsCreated != 1 || led.GatewayStatus() != "failed" {
+			t.Errorf("ledger: %+v", led.Submissions)
+		}
+	})
+	t.Run("succeeded, then failed at Stripe: back in review", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+		defer cancel()
+		st, err := w.WaitStatus(ctx, reversed, func(s remediation.Status) bool {
+			return s.State == remediation.StateAwaitingReview && s.GatewayStatus == "failed"
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		led := w.WaitTransaction(reversed, "the failure written back", func(v sandbox.TransactionView) bool {
+			s := v.LastRefundStatus()
+			return s == remediation.RefundStatusReversedReview || s == remediation.RefundStatusFailedReview
+		})
+		if got := strings.Join(refundStatuses(led), ","); !strings.HasPrefix(got, remediation.RefundStatusCompleted+",") {
+			t.Errorf("Genesys was told %s (status %+v)", got, st)
+		}
 		if led.RefundsCreated != 1 || led.GatewayStatus() != "failed" {
 			t.Errorf("ledger: %+v", led.Submissions)
 		}
