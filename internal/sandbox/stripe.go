@@ -125,11 +125,13 @@ func (s *Server) stripeAuth(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// redactKey shows a refused key as Stripe does, its prefix and last four
+// characters only.
 func redactKey(k string) string {
-	if len(k) <= 8 {
+	if len(k) <= 12 {
 		return strings.Repeat("*", len(k))
 	}
-	return k[:8] + strings.Repeat("*", len(k)-12+max(0, 12-len(k))) + k[len(k)-4:]
+	return k[:8] + strings.Repeat("*", len(k)-12) + k[len(k)-4:]
 }
 
 // stripePayment answers GET /v1/payment_intents/{id} and /v1/charges/{id}.
