@@ -67,6 +67,7 @@ func run(args []string) error {
 	fs.Float64Var(&cfg.WebhookFaultReorder, "webhook-fault-reorder", cfg.WebhookFaultReorder, "share of webhook events sent after the next one (REFUNDFLOW_SANDBOX_WEBHOOK_FAULT_REORDER)")
 	fs.Float64Var(&cfg.WebhookFaultDelay, "webhook-fault-delay", cfg.WebhookFaultDelay, "share of webhook events sent late (REFUNDFLOW_SANDBOX_WEBHOOK_FAULT_DELAY)")
 	fs.Float64Var(&cfg.WebhookFaultBadSignature, "webhook-fault-bad-signature", cfg.WebhookFaultBadSignature, "share of webhook events sent with a wrong token (REFUNDFLOW_SANDBOX_WEBHOOK_FAULT_BAD_SIGNATURE)")
+	fs.StringVar(&cfg.StripeAPIKeys, "stripe-api-keys", cfg.StripeAPIKeys, "secret keys the Stripe side accepts (REFUNDFLOW_SANDBOX_STRIPE_API_KEYS)")
 	fs.StringVar(&cfg.StateFile, "state-file", cfg.StateFile, "ledger file kept across restarts (REFUNDFLOW_SANDBOX_STATE_FILE)")
 	if err := fs.Parse(args); err != nil {
 		return err

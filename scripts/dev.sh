@@ -50,8 +50,14 @@ export REFUNDFLOW_SANDBOX_CLIENTS="${REFUNDFLOW_SANDBOX_CLIENTS-sandbox-gateway:
 gateway_side="sandbox"
 if [[ -n "${REFUNDFLOW_GATEWAY_REFUND_URL+set}" ]]; then
 	gateway_side="$REFUNDFLOW_GATEWAY_REFUND_URL"
+elif [[ "${REFUNDFLOW_GATEWAY_KIND:-erp}" == "stripe" && -n "${REFUNDFLOW_STRIPE_BASE_URL+set}" ]]; then
+	gateway_side="Stripe at $REFUNDFLOW_STRIPE_BASE_URL"
 elif [[ "${REFUNDFLOW_GATEWAY_KIND:-erp}" == "stripe" ]]; then
-	gateway_side="Stripe at ${REFUNDFLOW_STRIPE_BASE_URL:-https://api.stripe.com}"
+	# The sandbox's own Stripe: stateful, settles later, signs its webhooks.
+	gateway_side="the sandbox's Stripe"
+	export REFUNDFLOW_STRIPE_BASE_URL="$sandbox_url/stripe"
+	export REFUNDFLOW_STRIPE_API_KEY="${REFUNDFLOW_STRIPE_API_KEY-sk_test_123}"
+	export REFUNDFLOW_SANDBOX_STRIPE_API_KEYS="${REFUNDFLOW_SANDBOX_STRIPE_API_KEYS-$REFUNDFLOW_STRIPE_API_KEY}"
 else
 	export REFUNDFLOW_GATEWAY_KIND="${REFUNDFLOW_GATEWAY_KIND-erp}"
 	export REFUNDFLOW_GATEWAY_REFUND_URL="$sandbox_url/erp/refunds"
@@ -93,6 +99,9 @@ starter_url="http://localhost:$starter_port"
 export REFUNDFLOW_GATEWAY_EVENT_TOKENS="${REFUNDFLOW_GATEWAY_EVENT_TOKENS-dev-gateway-event-token}"
 export REFUNDFLOW_SANDBOX_WEBHOOK_URL="${REFUNDFLOW_SANDBOX_WEBHOOK_URL-$starter_url}"
 export REFUNDFLOW_SANDBOX_GATEWAY_EVENT_TOKEN="${REFUNDFLOW_SANDBOX_GATEWAY_EVENT_TOKEN-${REFUNDFLOW_GATEWAY_EVENT_TOKENS%%,*}}"
+# Its Stripe webhooks are signed with a secret this starter verifies.
+export REFUNDFLOW_STRIPE_WEBHOOK_SECRETS="${REFUNDFLOW_STRIPE_WEBHOOK_SECRETS-whsec_dev_sandbox}"
+export REFUNDFLOW_SANDBOX_STRIPE_WEBHOOK_SECRET="${REFUNDFLOW_SANDBOX_STRIPE_WEBHOOK_SECRET-${REFUNDFLOW_STRIPE_WEBHOOK_SECRETS%%,*}}"
 
 temporal_port=7233
 ui_port=8233

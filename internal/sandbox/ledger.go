@@ -20,6 +20,9 @@ type Ledger struct {
 	// Refunds and Chargebacks are keyed by Idempotency-Key.
 	Refunds     map[string]*Submission `json:"refunds"`
 	Chargebacks map[string]*Submission `json:"chargebacks"`
+	// StripeRefunds are the Stripe side's refunds (stripe.go), keyed by
+	// Idempotency-Key (by refund id for one made without a key).
+	StripeRefunds map[string]*Submission `json:"stripeRefunds"`
 	// Healed lists FAIL- transactions told to succeed from now on.
 	Healed          map[string]bool  `json:"healed"`
 	AttributeWrites []AttributeWrite `json:"attributeWrites"`
@@ -79,6 +82,15 @@ type Submission struct {
 	NextAt     *time.Time `json:"nextAt,omitempty"`
 	// StatusReads counts GET /erp/refunds/{id} (the worker's polls).
 	StatusReads int `json:"statusReads,omitempty"`
+	// Gateway is "stripe" for a refund of the Stripe side, empty for the
+	// ERP. Params is its form as Stripe compares a replayed key's (sorted,
+	// encoded), Metadata its metadata, PaymentIntent and Charge what it
+	// refunds.
+	Gateway       string            `json:"gateway,omitempty"`
+	Params        string            `json:"params,omitempty"`
+	Metadata      map[string]string `json:"metadata,omitempty"`
+	PaymentIntent string            `json:"paymentIntent,omitempty"`
+	Charge        string            `json:"charge,omitempty"`
 }
 
 // AttributeWrite is one PATCH of participant attributes.
@@ -147,6 +159,11 @@ type Stats struct {
 	// (delivered, refused, failed, unsent) and fault (dropped, duplicated,
 	// reordered, delayed, bad_signature).
 	Webhooks map[string]int `json:"webhooks"`
+	// SpecViolations counts requests to the Stripe side that Stripe's
+	// OpenAPI spec refuses (stripespec.go); SpecViolationNotes says what
+	// (the first 50). It must stay 0 for the worker's requests.
+	SpecViolations     int      `json:"specViolations"`
+	SpecViolationNotes []string `json:"specViolationNotes,omitempty"`
 }
 
 // NewLedger returns an empty ledger.
@@ -154,6 +171,7 @@ func NewLedger() *Ledger {
 	return &Ledger{
 		Refunds:         map[string]*Submission{},
 		Chargebacks:     map[string]*Submission{},
+		StripeRefunds:   map[string]*Submission{},
 		Healed:          map[string]bool{},
 		AttributeWrites: []AttributeWrite{},
 		Wrapups:         []Wrapup{},
@@ -170,6 +188,12 @@ func (l *Ledger) submissions(kind string) map[string]*Submission {
 		return l.Chargebacks
 	}
 	return l.Refunds
+}
+
+// allSubmissions is every map of refunds: the ERP's refunds and
+// chargebacks, and Stripe's refunds.
+func (l *Ledger) allSubmissions() []map[string]*Submission {
+	return []map[string]*Submission{l.Refunds, l.Chargebacks, l.StripeRefunds}
 }
 
 // Summary is the money view: what the gateway created, and the transactions
@@ -191,7 +215,7 @@ func (l *Ledger) summary() Summary {
 	sum := Summary{MultipleCreations: []string{}, DuplicateWorkitems: []string{}}
 	created := map[string]int{}
 	seen := map[string]bool{}
-	for _, m := range []map[string]*Submission{l.Refunds, l.Chargebacks} {
+	for _, m := range l.allSubmissions() {
 		for _, sub := range m {
 			seen[sub.TransactionID] = true
 			created[sub.TransactionID] += sub.Creations
@@ -286,7 +310,7 @@ func (l *Ledger) forTransaction(txn string) TransactionView {
 		Emails:          []Email{},
 		Webhooks:        []*Webhook{},
 	}
-	for _, m := range []map[string]*Submission{l.Refunds, l.Chargebacks} {
+	for _, m := range l.allSubmissions() {
 		for _, sub := range m {
 			if sub.TransactionID != txn {
 				continue
@@ -399,13 +423,16 @@ func (s *Server) Load(path string) error {
 	if l.Webhooks == nil {
 		l.Webhooks = []*Webhook{}
 	}
+	if l.StripeRefunds == nil {
+		l.StripeRefunds = map[string]*Submission{}
+	}
 	for _, wh := range l.Webhooks {
 		if wh.State == webhookSending {
 			// Cut off by the stop: a gateway sends it again.
 			wh.State = webhookQueued
 		}
 	}
-	for _, m := range []map[string]*Submission{l.Refunds, l.Chargebacks} {
+	for _, m := range l.allSubmissions() {
 		for _, sub := range m {
 			if sub.Faults == nil {
 				sub.Faults = map[string]int{}

@@ -72,7 +72,15 @@ func lifecycleOf(txn, key string) string {
 // startLifecycle gives a refund just created its first status and, under
 // a rule, its next one. Callers hold mu.
 func (s *Server) startLifecycle(sub *Submission, at time.Time) {
-	sub.Lifecycle = lifecycleOf(sub.TransactionID, sub.IdempotencyKey)
+	// Stripe's words differ: a refund that had succeeded and is taken back
+	// is failed there, and its reasons are failure_reason codes.
+	pendFail, reverse, reverseReason := reasonPendFail, statusReversed, reasonReverse
+	if sub.Gateway == gatewayStripe {
+		sub.Lifecycle = stripeLifecycleOf(sub.TransactionID, sub.IdempotencyKey)
+		pendFail, reverse, reverseReason = stripeReasonPendFail, statusFailed, stripeReasonReverse
+	} else {
+		sub.Lifecycle = lifecycleOf(sub.TransactionID, sub.IdempotencyKey)
+	}
 	next := at.Add(s.cfg.SettleAfter)
 	switch sub.Lifecycle {
 	case lifecyclePending:
@@ -80,10 +88,10 @@ func (s *Server) startLifecycle(sub *Submission, at time.Time) {
 		sub.NextStatus, sub.NextAt = statusSucceeded, &next
 	case lifecyclePendFail:
 		sub.setStatus(statusPending, "", at)
-		sub.NextStatus, sub.NextReason, sub.NextAt = statusFailed, reasonPendFail, &next
+		sub.NextStatus, sub.NextReason, sub.NextAt = statusFailed, pendFail, &next
 	case lifecycleReverse:
 		sub.setStatus(statusSucceeded, "", at)
-		sub.NextStatus, sub.NextReason, sub.NextAt = statusReversed, reasonReverse, &next
+		sub.NextStatus, sub.NextReason, sub.NextAt = reverse, reverseReason, &next
 	default:
 		sub.setStatus(statusSucceeded, "", at)
 		return
@@ -110,7 +118,7 @@ func (s *Server) advanceLifecycle(sub *Submission, now time.Time) {
 
 // advanceAll advances every refund whose change is due. Callers hold mu.
 func (s *Server) advanceAll(now time.Time) {
-	for _, m := range []map[string]*Submission{s.ledger.Refunds, s.ledger.Chargebacks} {
+	for _, m := range s.ledger.allSubmissions() {
 		for _, sub := range m {
 			s.advanceLifecycle(sub, now)
 		}

@@ -63,8 +63,13 @@ type Config struct {
 	WebhookFaultReorder      float64 `envconfig:"SANDBOX_WEBHOOK_FAULT_REORDER" default:"0" desc:"share of webhook events held back until after the refund's next event (0-1)"`
 	WebhookFaultDelay        float64 `envconfig:"SANDBOX_WEBHOOK_FAULT_DELAY" default:"0" desc:"share of webhook events sent SANDBOX_WEBHOOK_DELAY late (0-1)"`
 	WebhookFaultBadSignature float64 `envconfig:"SANDBOX_WEBHOOK_FAULT_BAD_SIGNATURE" default:"0" desc:"share of webhook events sent with a wrong token, to be refused (0-1)"`
-	StateFile                string  `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
-	LogLevel                 string  `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	// The Stripe side (stripe.go): the secret keys it accepts, and the
+	// secret its webhooks are signed with (one of the starter's
+	// REFUNDFLOW_STRIPE_WEBHOOK_SECRETS).
+	StripeAPIKeys       string `envconfig:"SANDBOX_STRIPE_API_KEYS" default:"sk_test_123" desc:"secret keys (sk_...) the sandbox's Stripe side accepts, comma-separated"`
+	StripeWebhookSecret string `envconfig:"SANDBOX_STRIPE_WEBHOOK_SECRET" desc:"secret the Stripe webhooks are signed with (Stripe-Signature): one of the starter's REFUNDFLOW_STRIPE_WEBHOOK_SECRETS"`
+	StateFile           string `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
+	LogLevel            string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
 // Server stands in for the ERP/payment gateway, its OAuth server and the
@@ -178,6 +183,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PATCH /api/v2/taskmanagement/workitems/{workitemId}", s.authenticated(s.updateWorkitem))
 	mux.HandleFunc("GET /api/v2/taskmanagement/worktypes/{worktypeId}/statuses", s.authenticated(s.listWorktypeStatuses))
 	mux.HandleFunc("POST /api/v2/conversations/emails/agentless", s.authenticated(s.sendAgentlessEmail))
+
+	mux.Handle(stripePrefix+"/", s.stripeHandler())
 
 	mux.HandleFunc("GET /sandbox/ledger", s.showLedger)
 	mux.HandleFunc("GET /sandbox/ledger/{transactionId}", s.showTransaction)

@@ -3,10 +3,14 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -75,6 +79,51 @@ const reorderGap = 200 * time.Millisecond
 // wrongEventToken is the Bearer a bad_signature ERP webhook carries.
 const wrongEventToken = "sandbox-forged-event-token"
 
+// wrongStripeSecret signs a bad_signature Stripe webhook.
+const wrongStripeSecret = "whsec_sandbox_forged"
+
+// StripeSignature is a Stripe-Signature header: t=<unix>,v1=<hex
+// HMAC-SHA256 of "<t>.<body>" under the endpoint's secret>, Stripe's
+// scheme (https://docs.stripe.com/webhooks#verify-manually).
+func StripeSignature(secret string, t int64, body []byte) string {
+	ts := strconv.FormatInt(t, 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts + "."))
+	mac.Write(body)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// stripeEventBody is a Stripe event of the refund's latest change:
+// refund.created at creation, refund.failed for a failure, refund.updated
+// otherwise, with the refund as data.object and, for a change, the
+// previous status in data.previous_attributes.
+func stripeEventBody(sub *Submission, eventID string, first bool) json.RawMessage {
+	change := sub.History[len(sub.History)-1]
+	typ := "refund.updated"
+	switch {
+	case first:
+		typ = "refund.created"
+	case change.Status == statusFailed:
+		typ = "refund.failed"
+	}
+	data := map[string]any{"object": stripeRefundObject(sub)}
+	if !first && len(sub.History) > 1 {
+		data["previous_attributes"] = map[string]any{"status": sub.History[len(sub.History)-2].Status}
+	}
+	b, _ := json.Marshal(map[string]any{
+		"id":               eventID,
+		"object":           "event",
+		"api_version":      stripeAPIVersion,
+		"created":          change.At.Unix(),
+		"data":             data,
+		"livemode":         false,
+		"pending_webhooks": 1,
+		"request":          map[string]any{"id": nil, "idempotency_key": nil},
+		"type":             typ,
+	})
+	return b
+}
+
 // erpEventBody is the ERP webhook's body (docs/api.md).
 type erpEventBody struct {
 	EventID       string `json:"eventId"`
@@ -133,9 +182,13 @@ func (s *Server) webhookFault(txn string, first bool) string {
 // when it goes out. Callers hold mu.
 func (s *Server) queueWebhook(sub *Submission, first bool) {
 	change := sub.History[len(sub.History)-1]
+	gateway := "erp"
+	if sub.Gateway == gatewayStripe {
+		gateway = gatewayStripe
+	}
 	wh := &Webhook{
 		EventID:       newID("evt_"),
-		Gateway:       "erp",
+		Gateway:       gateway,
 		TransactionID: sub.TransactionID,
 		RefundID:      sub.Reference,
 		Status:        change.Status,
@@ -144,10 +197,14 @@ func (s *Server) queueWebhook(sub *Submission, first bool) {
 		State:         webhookQueued,
 		SendAt:        s.now().UTC(),
 	}
-	wh.Body, _ = json.Marshal(erpEventBody{
-		EventID: wh.EventID, TransactionID: wh.TransactionID, RefundID: wh.RefundID,
-		Status: wh.Status, Reason: wh.Reason, OccurredAt: wh.OccurredAt.Format(time.RFC3339Nano),
-	})
+	if gateway == gatewayStripe {
+		wh.Body = stripeEventBody(sub, wh.EventID, first)
+	} else {
+		wh.Body, _ = json.Marshal(erpEventBody{
+			EventID: wh.EventID, TransactionID: wh.TransactionID, RefundID: wh.RefundID,
+			Status: wh.Status, Reason: wh.Reason, OccurredAt: wh.OccurredAt.Format(time.RFC3339Nano),
+		})
+	}
 	stats := s.ledger.Stats.Webhooks
 	stats["events"]++
 	if s.cfg.WebhookURL == "" {
@@ -217,8 +274,25 @@ func (s *Server) deliver(ctx context.Context, wh *Webhook) {
 	if wh.Fault == faultBadSignature {
 		token = wrongEventToken
 	}
+	secret := s.cfg.StripeWebhookSecret
+	if wh.Fault == faultBadSignature {
+		// The right scheme and a fresh time, but the HMAC of another
+		// secret: only checking the signature refuses it.
+		secret = wrongStripeSecret
+	}
 	body := wh.Body
 	s.mu.Unlock()
+	header := func() http.Header {
+		h := http.Header{"Content-Type": {"application/json"}}
+		if wh.Gateway == gatewayStripe {
+			// Signed at each attempt, as Stripe does: t is the time of sending.
+			h.Set("Stripe-Signature", StripeSignature(secret, s.now().Unix(), body))
+			h.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
+		} else {
+			h.Set("Authorization", "Bearer "+token)
+		}
+		return h
+	}
 
 	var status int
 	var answer, errText string
@@ -231,7 +305,7 @@ func (s *Server) deliver(ctx context.Context, wh *Webhook) {
 			}
 		}
 		attempts++
-		status, answer, errText = s.post(ctx, url, token, body)
+		status, answer, errText = s.post(ctx, url, header(), body)
 		if status >= 200 && status < 500 {
 			break
 		}
@@ -263,13 +337,12 @@ func (s *Server) deliver(ctx context.Context, wh *Webhook) {
 
 // post sends one attempt: the status (0 if none came), the starter's
 // "status" field and, without an answer, the error.
-func (s *Server) post(ctx context.Context, url, token string, body []byte) (int, string, string) {
+func (s *Server) post(ctx context.Context, url string, header http.Header, body []byte) (int, string, string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, "", err.Error()
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header = header
 	resp, err := s.webhookClient.Do(req)
 	if err != nil {
 		return 0, "", err.Error()

@@ -18,8 +18,11 @@ const (
 	WorktypeID         = "stack-refund-review"
 	GenesysQueueID     = "stack-finance-queue"
 	FailedWrapupCodeID = "stack-refund-failed"
-	// StripeAPIKey is what stripe-mock accepts.
+	// StripeAPIKey is what stripe-mock and the sandbox's Stripe side accept.
 	StripeAPIKey = "sk_test_123"
+	// StripeWebhookSecret signs the sandbox's Stripe webhooks, and is what
+	// the starters verify POST /v1/gateway-events/stripe with.
+	StripeWebhookSecret = "whsec_stack_sandbox"
 )
 
 // Disposition is the body Genesys posts to the starter's POST

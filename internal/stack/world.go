@@ -56,7 +56,9 @@ type Options struct {
 	// CodecKeys turns on payload encryption in worker, starter and client.
 	CodecKeys string
 	// Gateway is GatewayERP (the sandbox; default) or GatewayStripe at
-	// StripeURL (stripe-mock).
+	// StripeURL (stripe-mock), or, without a StripeURL, at the sandbox's
+	// own Stripe side (World.SandboxStripeURL), which keeps refunds, settles
+	// them later and sends signed Stripe webhooks.
 	Gateway   string
 	StripeURL string
 	// LogLevel of worker and starter; default debug, so that a leak into
@@ -211,8 +213,8 @@ func (o *Options) setDefaults() error {
 	if o.Gateway == "" {
 		o.Gateway = GatewayERP
 	}
-	if o.Gateway != GatewayERP && (o.Gateway != GatewayStripe || o.StripeURL == "") {
-		return fmt.Errorf("stack: gateway %q: want %s, or %s with a StripeURL", o.Gateway, GatewayERP, GatewayStripe)
+	if o.Gateway != GatewayERP && o.Gateway != GatewayStripe {
+		return fmt.Errorf("stack: gateway %q: want %s or %s", o.Gateway, GatewayERP, GatewayStripe)
 	}
 	if o.LogLevel == "" {
 		o.LogLevel = "debug"
@@ -278,6 +280,10 @@ func (w *World) sandboxEnv() []string {
 		// every starter accepts (starterEnv).
 		"REFUNDFLOW_SANDBOX_WEBHOOK_URL=" + w.StarterURL(),
 		"REFUNDFLOW_SANDBOX_GATEWAY_EVENT_TOKEN=" + GatewayEventToken,
+		// Its Stripe side: the key the worker has, and the secret every
+		// starter verifies Stripe webhooks with.
+		"REFUNDFLOW_SANDBOX_STRIPE_API_KEYS=" + StripeAPIKey,
+		"REFUNDFLOW_SANDBOX_STRIPE_WEBHOOK_SECRET=" + StripeWebhookSecret,
 	}
 	if c := w.opts.SandboxClients; c != nil {
 		env = append(env, "REFUNDFLOW_SANDBOX_CLIENTS="+c.GatewayID+":"+c.GatewaySecret+","+c.GenesysID+":"+c.GenesysSecret)
@@ -300,10 +306,17 @@ func (w *World) workerEnv() []string {
 		"REFUNDFLOW_FINANCE_OPS_EMAIL=",
 	})
 	if w.opts.Gateway == GatewayStripe {
-		env = append(env, "REFUNDFLOW_STRIPE_BASE_URL="+w.opts.StripeURL, "REFUNDFLOW_STRIPE_API_KEY="+StripeAPIKey)
+		stripeURL := w.opts.StripeURL
+		if stripeURL == "" {
+			stripeURL = w.SandboxStripeURL()
+		}
+		env = append(env, "REFUNDFLOW_STRIPE_BASE_URL="+stripeURL, "REFUNDFLOW_STRIPE_API_KEY="+StripeAPIKey)
 	}
 	return append(env, w.opts.WorkerEnv...)
 }
+
+// SandboxStripeURL is the sandbox's Stripe side, a REFUNDFLOW_STRIPE_BASE_URL.
+func (w *World) SandboxStripeURL() string { return w.SandboxURL + "/stripe" }
 
 // starterEnv, likewise, for the starter listening on port.
 func (w *World) starterEnv(port int) []string {
@@ -315,6 +328,7 @@ func (w *World) starterEnv(port int) []string {
 		fmt.Sprintf("REFUNDFLOW_LISTEN_ADDR=127.0.0.1:%d", port),
 		"REFUNDFLOW_WEBHOOK_TOKENS=" + w.opts.WebhookToken,
 		"REFUNDFLOW_GATEWAY_EVENT_TOKENS=" + GatewayEventToken,
+		"REFUNDFLOW_STRIPE_WEBHOOK_SECRETS=" + StripeWebhookSecret,
 		"REFUNDFLOW_APPROVER_TOKENS=" + strings.Join(approvers, ","),
 		"REFUNDFLOW_DISPOSITIONS=" + remediation.DefaultDispositions,
 		"REFUNDFLOW_DEFAULT_CURRENCY=USD",
