@@ -63,7 +63,7 @@ func TestChaosShortRun(t *testing.T) {
 func TestPlanComposition(t *testing.T) {
 	t.Parallel()
 	for _, seed := range []uint64{1, 2, 3} {
-		p := newPlan(2000, 0.25, seed)
+		p := newPlan(DefaultConfig().planShape(), seed)
 		if p.Posts != 2000 {
 			t.Fatalf("seed %d: %d posts, want 2000", seed, p.Posts)
 		}
@@ -100,13 +100,49 @@ func TestPlanComposition(t *testing.T) {
 		for _, tx := range p.Txns {
 			classes[tx.Class]++
 		}
-		for _, c := range []txnClass{classRefund, classChargeback, classEscalation, classBadAmount, classCardData, classIgnored} {
+		for _, c := range []txnClass{classRefund, classChargeback, classEscalation, classBadAmount, classCardData, classIgnored, classPending, classPendFail, classReverse} {
 			if classes[c] < 10 {
 				t.Errorf("seed %d: only %d %s transactions", seed, classes[c], c)
 			}
 		}
 		if len(p.PANs) != classes[classCardData] {
 			t.Errorf("seed %d: %d planted card numbers for %d card-data posts", seed, len(p.PANs), classes[classCardData])
+		}
+	}
+}
+
+// The short run has every gateway lifecycle a few times, under the
+// sandbox's ID prefixes, and its reversals carry a rule that keeps their
+// webhooks; the full run's reversals take the dice.
+func TestPlanLifecycles(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		cfg  Config
+		safe bool
+	}{{ShortConfig(), true}, {DefaultConfig(), false}} {
+		p := newPlan(c.cfg.planShape(), 7)
+		again := newPlan(c.cfg.planShape(), 7)
+		classes := map[txnClass]int{}
+		for i, tx := range p.Txns {
+			if again.Txns[i].ID != tx.ID {
+				t.Fatalf("the plan differs for the same seed: %s vs %s", tx.ID, again.Txns[i].ID)
+			}
+			classes[tx.Class]++
+			if prefix := lifecyclePrefix[tx.Class]; prefix != "" && !strings.HasPrefix(tx.ID, prefix) {
+				t.Errorf("%s transaction %s lacks its prefix %s", tx.Class, tx.ID, prefix)
+			}
+			safe := strings.HasPrefix(tx.ID, "REVERSE-DUP-") || strings.HasPrefix(tx.ID, "REVERSE-LATE-")
+			if tx.Class == classReverse && safe != c.safe {
+				t.Errorf("N=%d: reversal %s, want safe %v", c.cfg.N, tx.ID, c.safe)
+			}
+			if !remediation.ValidTransactionID(tx.ID) {
+				t.Errorf("%s is not a valid transaction ID", tx.ID)
+			}
+		}
+		for _, cl := range []txnClass{classPending, classPendFail, classReverse} {
+			if classes[cl] < 5 {
+				t.Errorf("N=%d: only %d %s transactions", c.cfg.N, classes[cl], cl)
+			}
 		}
 	}
 }

@@ -55,7 +55,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
-	p := newPlan(cfg.N, cfg.DuplicateShare, seed)
+	p := newPlan(cfg.planShape(), seed)
 	w, err := startWorld(ctx, cfg, root, dir, filepath.Join(cfg.Out, "bin"), p.FourEyesAgent, seed, progress)
 	if err != nil {
 		return nil, err

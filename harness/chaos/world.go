@@ -83,6 +83,7 @@ func startWorld(ctx context.Context, cfg Config, root, dir, binDir, fourEyesAgen
 			"REFUNDFLOW_GATEWAY_TIMEOUT=" + cfg.GatewayTimeout.String(),
 			"REFUNDFLOW_GATEWAY_RETRY_WINDOW=" + cfg.RetryWindow.String(),
 			"REFUNDFLOW_REVIEW_REMINDER=" + cfg.ReviewReminder.String(),
+			"REFUNDFLOW_SETTLEMENT_POLL=" + cfg.SettlementPoll.String(),
 		},
 	})
 	if err != nil {
@@ -107,6 +108,13 @@ func sandboxEnv(cfg Config, dir string, seed uint64) []string {
 		"REFUNDFLOW_SANDBOX_SEED=" + strconv.FormatUint(seed, 10),
 		"REFUNDFLOW_SANDBOX_STATE_FILE=" + filepath.Join(dir, "sandbox-ledger.json"),
 		"REFUNDFLOW_SANDBOX_IGNORE_IDEMPOTENCY_KEY=" + strconv.FormatBool(cfg.BreakIdempotency),
+		"REFUNDFLOW_SANDBOX_SETTLE_AFTER=" + cfg.SettleAfter.String(),
+		"REFUNDFLOW_SANDBOX_WEBHOOK_DELAY=" + cfg.WebhookDelayFor.String(),
+		"REFUNDFLOW_SANDBOX_WEBHOOK_FAULT_DROP=" + ftoa(cfg.WebhookDrop),
+		"REFUNDFLOW_SANDBOX_WEBHOOK_FAULT_DUPLICATE=" + ftoa(cfg.WebhookDuplicate),
+		"REFUNDFLOW_SANDBOX_WEBHOOK_FAULT_REORDER=" + ftoa(cfg.WebhookReorder),
+		"REFUNDFLOW_SANDBOX_WEBHOOK_FAULT_DELAY=" + ftoa(cfg.WebhookDelay),
+		"REFUNDFLOW_SANDBOX_WEBHOOK_FAULT_BAD_SIGNATURE=" + ftoa(cfg.WebhookBadSignature),
 	}
 }
 
