@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,19 @@ func TestChaosShortRun(t *testing.T) {
 		"stale decisions":                    rep.Decisions.Stale,
 		"webhooks retried through an outage": rep.Webhooks.Retried503 + rep.Webhooks.RetriedConnection,
 		"refunds created":                    rep.Outcomes.RefundsCreated,
+		"pending refunds":                    rep.Lifecycle.Counts[lcPending],
+		"pending refunds that succeeded":     rep.Lifecycle.Counts[lcSucceeded],
+		"pending refunds that failed":        rep.Lifecycle.Counts[lcFailed],
+		"reversed refunds":                   rep.Lifecycle.Counts[lcReversed],
+		"reversals reopening a review":       rep.Lifecycle.Counts[lcReopened],
+		"settlements heard by webhook":       rep.Lifecycle.Counts[lcSucceeded+" by "+byWebhook] + rep.Lifecycle.Counts[lcFailed+" by "+byWebhook],
+		"settlements heard by a poll":        rep.Lifecycle.Counts[lcSucceeded+" by "+byPoll] + rep.Lifecycle.Counts[lcFailed+" by "+byPoll],
+		"webhooks dropped":                   rep.Lifecycle.Webhooks["dropped"],
+		"webhooks duplicated":                rep.Lifecycle.Webhooks["duplicated"],
+		"webhooks reordered":                 rep.Lifecycle.Webhooks["reordered"],
+		"webhooks badly signed":              rep.Lifecycle.Webhooks["bad_signature"],
+		"approvals of failed or reversed":    rep.Decisions.OnLifecycle["approve"],
+		"rejections or resolutions of them":  rep.Decisions.OnLifecycle["reject"] + rep.Decisions.OnLifecycle["resolved"],
 	} {
 		if got == 0 {
 			t.Errorf("the run had no %s: it did not test what it claims", what)
@@ -137,6 +151,13 @@ func TestPlanLifecycles(t *testing.T) {
 			}
 			if !remediation.ValidTransactionID(tx.ID) {
 				t.Errorf("%s is not a valid transaction ID", tx.ID)
+			}
+		}
+		for _, rule := range pendingRules {
+			for _, prefix := range []string{"PENDING-", "PENDFAIL-"} {
+				if !slices.ContainsFunc(p.Txns, func(tx *txnPlan) bool { return strings.HasPrefix(tx.ID, prefix+rule) }) {
+					t.Errorf("N=%d: no %s%s transaction", c.cfg.N, prefix, rule)
+				}
 			}
 		}
 		for _, cl := range []txnClass{classPending, classPendFail, classReverse} {
@@ -230,6 +251,40 @@ func TestCheckReviewWantsTheWorkitemClosedWithTheReview(t *testing.T) {
 		checkReview(v, plan, remediation.Status{State: c.state}, &money{Workitems: 1, WorkitemsClosed: c.closed}, true)
 		if len(v.violations) != c.violations || v.closed != c.closed {
 			t.Errorf("%s with %d closed: violations %q, closed %d", c.state, c.closed, v.violations, v.closed)
+		}
+	}
+}
+
+// The money check reads each refund's status history: Completed only on a
+// refund that succeeded and stands; a failed or reversed one in front of
+// finance; at most one that stands.
+func TestCheckMoneyReadsTheGatewaysStatuses(t *testing.T) {
+	ok := created{Kind: "refund", Reference: "rf_new", Final: "succeeded"}
+	reversed := created{Kind: "refund", Reference: "rf_old", Final: "reversed", Reversed: true}
+	failed := created{Kind: "refund", Reference: "rf_old", Final: "failed", Pending: true, Failed: true}
+	approved := []remediation.DecisionRecord{{Outcome: remediation.OutcomeApplied, Decision: remediation.Decision{Decision: remediation.DecisionApprove}}}
+	for _, c := range []struct {
+		name     string
+		st       remediation.Status
+		created  []created
+		reviewed bool
+		lost     bool
+		double   bool
+		bad      bool
+	}{
+		{"succeeded", remediation.Status{State: remediation.StateCompleted, Action: remediation.ActionRefund, GatewayReference: "rf_new"}, []created{ok}, false, false, false, false},
+		{"reversed, approved, refunded anew", remediation.Status{State: remediation.StateCompleted, Action: remediation.ActionRefund, GatewayReference: "rf_new", Decisions: approved}, []created{reversed, ok}, true, false, false, false},
+		{"Completed on a reversed refund", remediation.Status{State: remediation.StateCompleted, Action: remediation.ActionRefund, GatewayReference: "rf_old"}, []created{reversed}, false, true, false, true},
+		{"failed, in review", remediation.Status{State: remediation.StateAwaitingReview, Action: remediation.ActionRefund, GatewayReference: "rf_old"}, []created{failed}, true, false, false, false},
+		{"failed, rejected", remediation.Status{State: remediation.StateRejected, Action: remediation.ActionRefund}, []created{failed}, true, false, false, false},
+		{"failed, never reviewed", remediation.Status{State: remediation.StateRejected, Action: remediation.ActionRefund}, []created{failed}, false, true, false, true},
+		{"two that stand", remediation.Status{State: remediation.StateCompleted, Action: remediation.ActionRefund, GatewayReference: "rf_new"}, []created{ok, {Kind: "refund", Reference: "rf_2", Final: "succeeded"}}, false, false, true, true},
+		{"pending at the end", remediation.Status{State: remediation.StateCompleted, Action: remediation.ActionRefund, GatewayReference: "rf_new"}, []created{{Kind: "refund", Reference: "rf_new", Final: "pending", Pending: true}}, false, true, false, true},
+	} {
+		v := &verdict{doubles: map[string]bool{}, lost: map[string]bool{}, live: map[string]int{}}
+		checkMoney(v, "T", c.st, &money{Created: c.created}, c.reviewed)
+		if v.lost["T"] != c.lost || v.doubles["T"] != c.double || (len(v.violations) > 0) != c.bad {
+			t.Errorf("%s: lost %v, double %v, violations %q", c.name, v.lost["T"], v.doubles["T"], v.violations)
 		}
 	}
 }

@@ -46,6 +46,13 @@ func (c txnClass) lifecycle() bool {
 // rule at the sandbox.
 var lifecyclePrefix = map[txnClass]string{classPending: "PENDING-", classPendFail: "PENDFAIL-", classReverse: "REVERSE-"}
 
+// pendingRules are the sandbox's webhook rules the first PENDING- and
+// PENDFAIL- transactions carry, so that even a short run has every fault:
+// both events dropped, the pending one held back until after the final
+// one, both signed with a wrong token, both sent twice. The rest take the
+// dice. A poll covers whatever a webhook fails to bring.
+var pendingRules = []string{"DROP-", "REORDER-", "BADSIG-", "DUP-"}
+
 // safeReversalRules are the sandbox's webhook rules under which every event
 // of a REVERSE- refund reaches the starter: sent twice, or late.
 var safeReversalRules = []string{"DUP-", "LATE-"}
@@ -197,11 +204,16 @@ func newPlan(shape planShape, seed uint64) *plan {
 		}
 	}
 	safe := 0
+	ruled := map[txnClass]int{}
 	for _, t := range p.Txns {
 		if prefix := lifecyclePrefix[t.Class]; prefix != "" {
-			if t.Class == classReverse && shape.SafeReversals {
+			switch {
+			case t.Class == classReverse && shape.SafeReversals:
 				prefix += safeReversalRules[safe%len(safeReversalRules)]
 				safe++
+			case t.Class != classReverse && ruled[t.Class] < len(pendingRules):
+				prefix += pendingRules[ruled[t.Class]]
+				ruled[t.Class]++
 			}
 			t.ID = prefix + t.ID
 		}
