@@ -8,12 +8,12 @@ import (
 // The names and tokens every stack runs with unless its Options say
 // otherwise: one set, so that a harness's checks and the programs agree.
 const (
-	WebhookToken  = "stack-webhook-token"
+	WebhookToken = "stack-webhook-token"
 	// GatewayEventToken is the Bearer of the sandbox's ERP webhooks, and
 	// what the starters accept on POST /v1/gateway-events/erp.
 	GatewayEventToken = "stack-gateway-event-token"
-	ApproverName  = "alice"
-	ApproverToken = "stack-approver-token"
+	ApproverName      = "alice"
+	ApproverToken     = "stack-approver-token"
 	// The Genesys ids the worker is configured with; the sandbox accepts any.
 	WorktypeID         = "stack-refund-review"
 	GenesysQueueID     = "stack-finance-queue"
