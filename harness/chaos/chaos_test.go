@@ -283,7 +283,7 @@ func TestCheckMoneyReadsTheGatewaysStatuses(t *testing.T) {
 	} {
 		v := &verdict{doubles: map[string]bool{}, lost: map[string]bool{}, live: map[string]int{}}
 		checkMoney(v, "T", c.st, &money{Created: c.created}, c.reviewed)
-		if v.lost["T"] != c.lost || v.doubles["T"] != c.double || (len(v.violations) > 0) != c.bad {
+		if v.lost["T"] != c.lost || v.doubles["T"] != c.double || len(v.violations) != map[bool]int{false: 0, true: 1}[c.bad] {
 			t.Errorf("%s: lost %v, double %v, violations %q", c.name, v.lost["T"], v.doubles["T"], v.violations)
 		}
 	}

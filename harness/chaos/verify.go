@@ -297,6 +297,8 @@ func checkMoney(v *verdict, txn string, st remediation.Status, m *money, reviewe
 			continue
 		}
 		switch {
+		case st.State == remediation.StateCompleted && c.Reference == st.GatewayReference:
+			// Completed on it: reported below.
 		case !reviewed:
 			v.lose(txn, "the gateway %s %s %s, and finance ops were never told: the workflow is %s (%s)", c.what(), c.Kind, c.Reference, st.State, webhookFates(m, c))
 		case st.State == remediation.StateCompleted && len(live) == 1 && live[0].Reference != c.Reference &&
