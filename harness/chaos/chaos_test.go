@@ -288,3 +288,26 @@ func TestCheckMoneyReadsTheGatewaysStatuses(t *testing.T) {
 		}
 	}
 }
+
+// The webhook shares are of all events: the sandbox's sequential rates
+// are divided by what the earlier faults left.
+func TestWebhookFaultRates(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []Config{DefaultConfig(), ShortConfig()} {
+		if err := cfg.validate(); err != nil {
+			t.Fatal(err)
+		}
+		rates := webhookFaultRates(cfg)
+		left, got := 1.0, [5]float64{}
+		for i, r := range rates {
+			got[i] = left * r
+			left -= got[i]
+		}
+		want := [5]float64{cfg.WebhookDrop, cfg.WebhookBadSignature, cfg.WebhookDuplicate, cfg.WebhookReorder, cfg.WebhookDelay}
+		for i := range want {
+			if d := got[i] - want[i]; d > 1e-9 || d < -1e-9 {
+				t.Errorf("share %d: %v, want %v (rates %v)", i, got[i], want[i], rates)
+			}
+		}
+	}
+}

@@ -197,8 +197,13 @@ func (c Config) validate() error {
 	if c.LifecycleShare < 0 || c.LifecycleShare > 0.2 {
 		errs = append(errs, fmt.Errorf("-lifecycle-share %v: between 0 and 0.2", c.LifecycleShare))
 	}
-	if sum := c.WebhookDrop + c.WebhookDuplicate + c.WebhookReorder + c.WebhookDelay + c.WebhookBadSignature; sum > 1 {
-		errs = append(errs, fmt.Errorf("webhook fault shares add up to %v, more than 1", sum))
+	if sum := c.WebhookDrop + c.WebhookDuplicate + c.WebhookReorder + c.WebhookDelay + c.WebhookBadSignature; sum > 0.9 {
+		errs = append(errs, fmt.Errorf("webhook fault shares add up to %v: at most 0.9, so some events arrive clean", sum))
+	} else {
+		rates := webhookFaultRates(c)
+		if rates[0]+rates[1]+rates[2]+rates[3]+rates[4] > 1 {
+			errs = append(errs, fmt.Errorf("webhook fault shares %v need sandbox rates adding up to more than 1", rates))
+		}
 	}
 	if c.SettleAfter <= 0 || c.SettlementPoll <= 0 {
 		errs = append(errs, errors.New("-settle-after and -settlement-poll must be positive, or nothing settles within the run"))

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/refundflow/refundflow/internal/remediation"
 )
 
@@ -48,6 +50,11 @@ func (v *verdict) countLifecycle(runs []execution, f *facts, st remediation.Stat
 		return "", false
 	}
 	for _, c := range m.Created {
+		if c.Reference == st.GatewayReference && st.GatewayStatus != "" && st.GatewayStatus != c.Final {
+			// Not a money check: the status shows a gateway word that
+			// is no longer true. Counted and listed, not a violation.
+			v.staleStatus = append(v.staleStatus, fmt.Sprintf("%s: gatewayStatus %q, the gateway says %s (state %s)", st.TransactionID, st.GatewayStatus, c.Final, st.State))
+		}
 		if c.Pending {
 			v.lifecycle[lcPending]++
 			outcome := lcSucceeded

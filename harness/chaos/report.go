@@ -59,6 +59,10 @@ type Report struct {
 		SettledByWebhook    durations `json:"settledByWebhookToCompleted"`
 		SettledByPoll       durations `json:"settledByPollToCompleted"`
 		SettledAtSubmission durations `json:"settledAtSubmissionToCompleted"`
+		// StaleGatewayStatus lists workflows whose status shows a gateway
+		// word on their refund that the gateway's final status
+		// contradicts (noted, not a violation).
+		StaleGatewayStatus []string `json:"staleGatewayStatus"`
 	} `json:"lifecycle"`
 	Outcomes struct {
 		Workflows          int            `json:"workflows"`
@@ -240,6 +244,8 @@ func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
 		all = append(all, ds...)
 	}
 	lc.SettledToCompleted = summarize(all)
+	sort.Strings(v.staleStatus)
+	lc.StaleGatewayStatus = v.staleStatus
 	lc.SettledByWebhook = summarize(v.settled[byWebhook])
 	lc.SettledByPoll = summarize(v.settled[byPoll])
 	lc.SettledAtSubmission = summarize(v.settled[lcAtSubmission])
@@ -310,6 +316,7 @@ func (rep *Report) Print(w io.Writer) {
 		n[lcFailed], n[lcFailed+" by "+byWebhook], n[lcFailed+" by "+byPoll], n[lcFailed+" by "+lcAtSubmission])
 	row("  reversed", "%d (reopened in a new run %d, taken by the run still open %d, never heard of %d)", n[lcReversed], n[lcReopened], n[lcEndingRun], n[lcNotHeard])
 	row("  settlement polls", "%d", n[lcPolls])
+	row("  stale gatewayStatus", "%d (the status shows a word on its refund the gateway's final status contradicts; noted, not a violation)", len(lc.StaleGatewayStatus))
 	row("gateway webhooks", "%d events: dropped %d, duplicated %d, reordered %d, delayed %d, bad signature %d; delivered %d, refused %d, failed %d",
 		wh2["events"], wh2["dropped"], wh2["duplicated"], wh2["reordered"], wh2["delayed"], wh2["bad_signature"], wh2["delivered"], wh2["refused"], wh2["failed"])
 	row("gateway settled to Completed", "p50 %s, p99 %s, max %s (n=%d; by webhook p50 %s p99 %s n=%d, by poll p50 %s p99 %s n=%d)",
@@ -334,6 +341,12 @@ func (rep *Report) Print(w io.Writer) {
 	row("secrets / card numbers found", "%d (in %d history events, %.1f MB; %.1f MB of logs)", len(sc.Findings), sc.HistoryEvents, float64(sc.HistoryBytes)/1e6, float64(sc.LogBytes)/1e6)
 	row("violations", "%d", len(rep.Violations))
 	_ = tw.Flush()
+	for i, s := range lc.StaleGatewayStatus {
+		if i == 10 {
+			break
+		}
+		fmt.Fprintf(w, "  NOTE %s\n", s)
+	}
 	for i, v := range rep.Violations {
 		if i == 40 {
 			fmt.Fprintf(w, "  ... and %d more (report.json has them all)\n", len(rep.Violations)-i)

@@ -30,6 +30,9 @@ type verdict struct {
 	// succeeded to Completed, by how the workflow heard it.
 	lifecycle map[string]int
 	settled   map[string][]time.Duration
+	// staleStatus lists workflows whose gatewayStatus disagrees with the
+	// gateway's final status of the same refund.
+	staleStatus []string
 
 	states     map[remediation.State]int
 	reviews    int
