@@ -170,9 +170,15 @@ func (r *runner) checkFinancial(v *verdict, f *facts, view *txnView) {
 	}
 	runs, h := r.checkRuns(v, f, t.ID, view)
 	first, run := runs[0], runs[len(runs)-1]
+	// The start is answered with the first run; a duplicate with the run
+	// open when it came, a reopened one's included.
 	for _, d := range view.deliveries {
-		if d.Final.RunID != "" && d.Final.RunID != first.RunID {
-			v.fail(t.ID, "a webhook was answered with run %s, but the workflow's run is %s", d.Final.RunID, first.RunID)
+		switch {
+		case d.Final.RunID == "":
+		case d.Final.Code == http.StatusAccepted && d.Final.RunID != first.RunID:
+			v.fail(t.ID, "the start was answered with run %s, but the workflow's first run is %s", d.Final.RunID, first.RunID)
+		case !slices.ContainsFunc(runs, func(e execution) bool { return e.RunID == d.Final.RunID }):
+			v.fail(t.ID, "a webhook was answered with run %s, which is none of the workflow's runs", d.Final.RunID)
 		}
 	}
 	st, ok := r.statusOf(v, f, t.ID, run, f.histories[run.RunID])
