@@ -129,7 +129,7 @@ func ShortConfig() Config {
 	c.StarterKills = 1
 	c.ServerRestarts = 1
 	c.SettleTimeout = 3 * time.Minute
-	// Smaller webhook fault shares, but with 7 transactions of each
+	// Smaller webhook fault shares, but with 8 transactions of each
 	// lifecycle every fault still strikes a few of their ~40 events.
 	c.LifecycleShare = 0.05
 	c.WebhookDrop, c.WebhookDuplicate = 0.10, 0.10
