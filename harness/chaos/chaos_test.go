@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,19 @@ func TestChaosShortRun(t *testing.T) {
 		"stale decisions":                    rep.Decisions.Stale,
 		"webhooks retried through an outage": rep.Webhooks.Retried503 + rep.Webhooks.RetriedConnection,
 		"refunds created":                    rep.Outcomes.RefundsCreated,
+		"pending refunds":                    rep.Lifecycle.Counts[lcPending],
+		"pending refunds that succeeded":     rep.Lifecycle.Counts[lcSucceeded],
+		"pending refunds that failed":        rep.Lifecycle.Counts[lcFailed],
+		"reversed refunds":                   rep.Lifecycle.Counts[lcReversed],
+		"reversals reopening a review":       rep.Lifecycle.Counts[lcReopened],
+		"settlements heard by webhook":       rep.Lifecycle.Counts[lcSucceeded+" by "+byWebhook] + rep.Lifecycle.Counts[lcFailed+" by "+byWebhook],
+		"settlements heard by a poll":        rep.Lifecycle.Counts[lcSucceeded+" by "+byPoll] + rep.Lifecycle.Counts[lcFailed+" by "+byPoll],
+		"webhooks dropped":                   rep.Lifecycle.Webhooks["dropped"],
+		"webhooks duplicated":                rep.Lifecycle.Webhooks["duplicated"],
+		"webhooks reordered":                 rep.Lifecycle.Webhooks["reordered"],
+		"webhooks badly signed":              rep.Lifecycle.Webhooks["bad_signature"],
+		"approvals of failed or reversed":    rep.Decisions.OnLifecycle["approve"],
+		"rejections or resolutions of them":  rep.Decisions.OnLifecycle["reject"] + rep.Decisions.OnLifecycle["resolved"],
 	} {
 		if got == 0 {
 			t.Errorf("the run had no %s: it did not test what it claims", what)
@@ -63,7 +77,7 @@ func TestChaosShortRun(t *testing.T) {
 func TestPlanComposition(t *testing.T) {
 	t.Parallel()
 	for _, seed := range []uint64{1, 2, 3} {
-		p := newPlan(2000, 0.25, seed)
+		p := newPlan(DefaultConfig().planShape(), seed)
 		if p.Posts != 2000 {
 			t.Fatalf("seed %d: %d posts, want 2000", seed, p.Posts)
 		}
@@ -100,13 +114,56 @@ func TestPlanComposition(t *testing.T) {
 		for _, tx := range p.Txns {
 			classes[tx.Class]++
 		}
-		for _, c := range []txnClass{classRefund, classChargeback, classEscalation, classBadAmount, classCardData, classIgnored} {
+		for _, c := range []txnClass{classRefund, classChargeback, classEscalation, classBadAmount, classCardData, classIgnored, classPending, classPendFail, classReverse} {
 			if classes[c] < 10 {
 				t.Errorf("seed %d: only %d %s transactions", seed, classes[c], c)
 			}
 		}
 		if len(p.PANs) != classes[classCardData] {
 			t.Errorf("seed %d: %d planted card numbers for %d card-data posts", seed, len(p.PANs), classes[classCardData])
+		}
+	}
+}
+
+// The short run has every gateway lifecycle a few times, under the
+// sandbox's ID prefixes, and its reversals carry a rule that keeps their
+// webhooks; the full run's reversals take the dice.
+func TestPlanLifecycles(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		cfg  Config
+		safe bool
+	}{{ShortConfig(), true}, {DefaultConfig(), false}} {
+		p := newPlan(c.cfg.planShape(), 7)
+		again := newPlan(c.cfg.planShape(), 7)
+		classes := map[txnClass]int{}
+		for i, tx := range p.Txns {
+			if again.Txns[i].ID != tx.ID {
+				t.Fatalf("the plan differs for the same seed: %s vs %s", tx.ID, again.Txns[i].ID)
+			}
+			classes[tx.Class]++
+			if prefix := lifecyclePrefix[tx.Class]; prefix != "" && !strings.HasPrefix(tx.ID, prefix) {
+				t.Errorf("%s transaction %s lacks its prefix %s", tx.Class, tx.ID, prefix)
+			}
+			safe := strings.HasPrefix(tx.ID, "REVERSE-DUP-") || strings.HasPrefix(tx.ID, "REVERSE-LATE-")
+			if tx.Class == classReverse && safe != c.safe {
+				t.Errorf("N=%d: reversal %s, want safe %v", c.cfg.N, tx.ID, c.safe)
+			}
+			if !remediation.ValidTransactionID(tx.ID) {
+				t.Errorf("%s is not a valid transaction ID", tx.ID)
+			}
+		}
+		for _, rule := range pendingRules {
+			for _, prefix := range []string{"PENDING-", "PENDFAIL-"} {
+				if !slices.ContainsFunc(p.Txns, func(tx *txnPlan) bool { return strings.HasPrefix(tx.ID, prefix+rule) }) {
+					t.Errorf("N=%d: no %s%s transaction", c.cfg.N, prefix, rule)
+				}
+			}
+		}
+		for _, cl := range []txnClass{classPending, classPendFail, classReverse} {
+			if classes[cl] < 5 {
+				t.Errorf("N=%d: only %d %s transactions", c.cfg.N, classes[cl], cl)
+			}
 		}
 	}
 }
@@ -194,6 +251,63 @@ func TestCheckReviewWantsTheWorkitemClosedWithTheReview(t *testing.T) {
 		checkReview(v, plan, remediation.Status{State: c.state}, &money{Workitems: 1, WorkitemsClosed: c.closed}, true)
 		if len(v.violations) != c.violations || v.closed != c.closed {
 			t.Errorf("%s with %d closed: violations %q, closed %d", c.state, c.closed, v.violations, v.closed)
+		}
+	}
+}
+
+// The money check reads each refund's status history: Completed only on a
+// refund that succeeded and stands; a failed or reversed one in front of
+// finance; at most one that stands.
+func TestCheckMoneyReadsTheGatewaysStatuses(t *testing.T) {
+	ok := created{Kind: "refund", Reference: "rf_new", Final: "succeeded"}
+	reversed := created{Kind: "refund", Reference: "rf_old", Final: "reversed", Reversed: true}
+	failed := created{Kind: "refund", Reference: "rf_old", Final: "failed", Pending: true, Failed: true}
+	approved := []remediation.DecisionRecord{{Outcome: remediation.OutcomeApplied, Decision: remediation.Decision{Decision: remediation.DecisionApprove}}}
+	for _, c := range []struct {
+		name     string
+		st       remediation.Status
+		created  []created
+		reviewed bool
+		lost     bool
+		double   bool
+		bad      bool
+	}{
+		{"succeeded", remediation.Status{State: remediation.StateCompleted, Action: remediation.ActionRefund, GatewayReference: "rf_new"}, []created{ok}, false, false, false, false},
+		{"reversed, approved, refunded anew", remediation.Status{State: remediation.StateCompleted, Action: remediation.ActionRefund, GatewayReference: "rf_new", Decisions: approved}, []created{reversed, ok}, true, false, false, false},
+		{"Completed on a reversed refund", remediation.Status{State: remediation.StateCompleted, Action: remediation.ActionRefund, GatewayReference: "rf_old"}, []created{reversed}, false, true, false, true},
+		{"failed, in review", remediation.Status{State: remediation.StateAwaitingReview, Action: remediation.ActionRefund, GatewayReference: "rf_old"}, []created{failed}, true, false, false, false},
+		{"failed, rejected", remediation.Status{State: remediation.StateRejected, Action: remediation.ActionRefund}, []created{failed}, true, false, false, false},
+		{"failed, never reviewed", remediation.Status{State: remediation.StateRejected, Action: remediation.ActionRefund}, []created{failed}, false, true, false, true},
+		{"two that stand", remediation.Status{State: remediation.StateCompleted, Action: remediation.ActionRefund, GatewayReference: "rf_new"}, []created{ok, {Kind: "refund", Reference: "rf_2", Final: "succeeded"}}, false, false, true, true},
+		{"pending at the end", remediation.Status{State: remediation.StateCompleted, Action: remediation.ActionRefund, GatewayReference: "rf_new"}, []created{{Kind: "refund", Reference: "rf_new", Final: "pending", Pending: true}}, false, true, false, true},
+	} {
+		v := &verdict{doubles: map[string]bool{}, lost: map[string]bool{}, live: map[string]int{}}
+		checkMoney(v, "T", c.st, &money{Created: c.created}, c.reviewed)
+		if v.lost["T"] != c.lost || v.doubles["T"] != c.double || len(v.violations) != map[bool]int{false: 0, true: 1}[c.bad] {
+			t.Errorf("%s: lost %v, double %v, violations %q", c.name, v.lost["T"], v.doubles["T"], v.violations)
+		}
+	}
+}
+
+// The webhook shares are of all events: the sandbox's sequential rates
+// are divided by what the earlier faults left.
+func TestWebhookFaultRates(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []Config{DefaultConfig(), ShortConfig()} {
+		if err := cfg.validate(); err != nil {
+			t.Fatal(err)
+		}
+		rates := webhookFaultRates(cfg)
+		left, got := 1.0, [5]float64{}
+		for i, r := range rates {
+			got[i] = left * r
+			left -= got[i]
+		}
+		want := [5]float64{cfg.WebhookDrop, cfg.WebhookBadSignature, cfg.WebhookDuplicate, cfg.WebhookReorder, cfg.WebhookDelay}
+		for i := range want {
+			if d := got[i] - want[i]; d > 1e-9 || d < -1e-9 {
+				t.Errorf("share %d: %v, want %v (rates %v)", i, got[i], want[i], rates)
+			}
 		}
 	}
 }

@@ -35,13 +35,24 @@ type decision struct {
 // (with a corrected amount when the original cannot be used), reject,
 // mark resolved, or leave it waiting; some decisionIds are sent twice.
 // Completed transactions get a few stale decisions, which must be refused.
+//
+// A review of a refund the gateway failed or reversed takes its turn in a
+// fixed round (approve, reject, approve, resolved, approve, wait), so even
+// the few of a short run see every decision, approvals most: an approval
+// makes a new refund under the renewed key.
 func planDecisions(rng *rand.Rand, fourEyesAgent string, reviews []*txnPlan, completed []*txnPlan) (fourEyes, first, later []decision) {
+	lifecycleTurn := 0
 	for _, t := range reviews {
 		if t.AgentID == fourEyesAgent && len(fourEyes) < 5 {
 			fourEyes = append(fourEyes, decision{Txn: t.ID, DecisionID: "dec-" + t.ID + "-agent", Kind: "approve", Approver: fourEyesAgent, FourEyes: true})
 		}
 		d := decision{Txn: t.ID, DecisionID: "dec-" + t.ID + "-1", Approver: "alice"}
-		switch roll := rng.Float64(); {
+		roll := rng.Float64()
+		if t.Class.lifecycle() {
+			roll = []float64{0, 0.5, 0, 0.75, 0, 0.9}[lifecycleTurn%6]
+			lifecycleTurn++
+		}
+		switch {
 		case roll < 0.45:
 			d.Kind = "approve"
 			if t.Class == classBadAmount {

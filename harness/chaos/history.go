@@ -18,7 +18,21 @@ const (
 	activityEscalate         = "EscalateToFinance"
 	activitySubmitRefund     = "SubmitRefund"
 	activitySubmitChargeback = "SubmitChargeback"
+	activityCheckSettlement  = "CheckSettlement"
 )
+
+// How the workflow heard the gateway's word on a refund.
+const (
+	byWebhook = "webhook" // the gateway-event signal, from the starter
+	byPoll    = "poll"    // a CheckSettlement activity's answer
+)
+
+// gatewayWord is one word of the gateway a run received.
+type gatewayWord struct {
+	By string
+	remediation.GatewayEvent
+	At time.Time
+}
 
 // history is what one run's event history says.
 type history struct {
@@ -35,6 +49,14 @@ type history struct {
 	CloseEvent enumspb.EventType
 	// Result is the workflow's result, for a run that completed.
 	Result *remediation.Status
+	// Reopened: the starter started this run for a failure or reversal
+	// after an earlier run ended Completed.
+	Reopened bool
+	// Words are the gateway's words the run received, in history order:
+	// webhooks (signals) and polls (CheckSettlement answers).
+	Words []gatewayWord
+	// Polls counts CheckSettlement activities scheduled.
+	Polls int
 	// Findings are secrets or card numbers in the raw event bytes.
 	Findings []finding
 }
@@ -63,16 +85,42 @@ func (w *world) readHistory(ctx context.Context, workflowID, runID string, sc *s
 		switch ev.GetEventType() {
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
 			h.Started = at
+			if in := ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads(); len(in) > 1 {
+				var continued struct {
+					Reopened *remediation.GatewayEvent `json:"reopened"`
+				}
+				if json.Unmarshal(in[1].GetData(), &continued) == nil && continued.Reopened != nil {
+					h.Reopened = true
+				}
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+			attrs := ev.GetWorkflowExecutionSignaledEventAttributes()
+			if in := attrs.GetInput().GetPayloads(); attrs.GetSignalName() == remediation.GatewayEventSignal && len(in) > 0 {
+				var gev remediation.GatewayEvent
+				if json.Unmarshal(in[0].GetData(), &gev) == nil {
+					h.Words = append(h.Words, gatewayWord{By: byWebhook, GatewayEvent: gev, At: at})
+				}
+			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			name := ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
 			scheduled[ev.GetEventId()] = name
-			if name == activityEscalate {
+			switch name {
+			case activityEscalate:
 				h.Escalations++
+			case activityCheckSettlement:
+				h.Polls++
 			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-			id := ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
+			attrs := ev.GetActivityTaskCompletedEventAttributes()
+			id := attrs.GetScheduledEventId()
 			if scheduled[id] == activityEscalate && h.FirstEscalated.IsZero() {
 				h.FirstEscalated = at
+			}
+			if out := attrs.GetResult().GetPayloads(); scheduled[id] == activityCheckSettlement && len(out) > 0 {
+				var gev remediation.GatewayEvent
+				if json.Unmarshal(out[0].GetData(), &gev) == nil {
+					h.Words = append(h.Words, gatewayWord{By: byPoll, GatewayEvent: gev, At: at})
+				}
 			}
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
 			h.Closed, h.CloseEvent = at, ev.GetEventType()

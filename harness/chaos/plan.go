@@ -22,10 +22,40 @@ const (
 	classCardData txnClass = "card_data"
 	// classIgnored is a non-financial wrap-up code.
 	classIgnored txnClass = "ignored"
+	// The gateway's lifecycles (internal/sandbox/lifecycle.go), refunds
+	// all: the sandbox takes a PENDING- refund as pending and settles it
+	// later, a PENDFAIL- one as pending and then fails it, and makes a
+	// REVERSE- one at once and reverses it later. Only the refund under the
+	// transaction's first key follows the rule; the one finance approves
+	// after a failure (key <key>:r<n>) succeeds at once.
+	classPending  txnClass = "pending"
+	classPendFail txnClass = "pendfail"
+	classReverse  txnClass = "reverse"
 )
 
 // financial reports whether the class must end up as exactly one workflow.
 func (c txnClass) financial() bool { return c != classCardData && c != classIgnored }
+
+// lifecycle reports whether the gateway settles the class's refund late,
+// fails it or reverses it.
+func (c txnClass) lifecycle() bool {
+	return c == classPending || c == classPendFail || c == classReverse
+}
+
+// lifecyclePrefix is the transaction-ID prefix that gives the class its
+// rule at the sandbox.
+var lifecyclePrefix = map[txnClass]string{classPending: "PENDING-", classPendFail: "PENDFAIL-", classReverse: "REVERSE-"}
+
+// pendingRules are the sandbox's webhook rules the first PENDING- and
+// PENDFAIL- transactions carry, so that even a short run has every fault:
+// both events dropped, the pending one held back until after the final
+// one, both signed with a wrong token, both sent twice. The rest take the
+// dice. A poll covers whatever a webhook fails to bring.
+var pendingRules = []string{"DROP-", "REORDER-", "BADSIG-", "DUP-"}
+
+// safeReversalRules are the sandbox's webhook rules under which every event
+// of a REVERSE- refund reaches the starter: sent twice, or late.
+var safeReversalRules = []string{"DUP-", "LATE-"}
 
 // dupKind is how a repeated delivery of a transaction is sent.
 type dupKind string
@@ -109,9 +139,25 @@ var testPANs = []struct{ digits, spaced string }{
 	{"6011111111111117", "6011-1111-1111-1117"},
 }
 
+// planShape is what a plan is drawn from besides the seed.
+type planShape struct {
+	N              int
+	DuplicateShare float64
+	// LifecycleShare of the originals are of each gateway lifecycle.
+	LifecycleShare float64
+	// SafeReversals: REVERSE- transactions carry a webhook rule that never
+	// drops their events (Config.SafeReversals).
+	SafeReversals bool
+}
+
+func (c Config) planShape() planShape {
+	return planShape{N: c.N, DuplicateShare: c.DuplicateShare, LifecycleShare: c.LifecycleShare, SafeReversals: c.SafeReversals}
+}
+
 // newPlan draws the run's traffic: n posts, a share of them duplicates of
 // several kinds, the rest one per transaction of every class.
-func newPlan(n int, dupShare float64, seed uint64) *plan {
+func newPlan(shape planShape, seed uint64) *plan {
+	n, dupShare := shape.N, shape.DuplicateShare
 	rng := rand.New(rand.NewPCG(seed, seed^0x5bd1e995))
 	dups := int(float64(n)*dupShare + 0.5)
 	originals := n - dups
@@ -123,6 +169,15 @@ func newPlan(n int, dupShare float64, seed uint64) *plan {
 		{classIgnored, max(2, originals/100)},
 		{classBadAmount, max(4, originals*2/100)},
 		{classEscalation, max(4, originals*2/100)},
+	}
+	if shape.LifecycleShare > 0 {
+		each := max(3, int(float64(originals)*shape.LifecycleShare+0.5))
+		for _, c := range []txnClass{classPending, classPendFail, classReverse} {
+			counts = append(counts, struct {
+				class txnClass
+				n     int
+			}{c, each})
+		}
 	}
 	special := 0
 	for _, c := range counts {
@@ -146,6 +201,21 @@ func newPlan(n int, dupShare float64, seed uint64) *plan {
 	for _, c := range counts {
 		for range c.n {
 			p.Txns = append(p.Txns, p.newTxn(rng, len(p.Txns)+1, c.class))
+		}
+	}
+	safe := 0
+	ruled := map[txnClass]int{}
+	for _, t := range p.Txns {
+		if prefix := lifecyclePrefix[t.Class]; prefix != "" {
+			switch {
+			case t.Class == classReverse && shape.SafeReversals:
+				prefix += safeReversalRules[safe%len(safeReversalRules)]
+				safe++
+			case t.Class != classReverse && ruled[t.Class] < len(pendingRules):
+				prefix += pendingRules[ruled[t.Class]]
+				ruled[t.Class]++
+			}
+			t.ID = prefix + t.ID
 		}
 	}
 	rng.Shuffle(len(p.Txns), func(i, j int) { p.Txns[i], p.Txns[j] = p.Txns[j], p.Txns[i] })

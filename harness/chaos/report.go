@@ -45,8 +45,28 @@ type Report struct {
 	GatewayFaults map[string]int `json:"gatewayFaults"`
 	GenesysFaults map[string]int `json:"genesysFaults"`
 	Crashes       []crash        `json:"crashes"`
-	Outcomes      struct {
+	// Lifecycle is what the gateway did to refunds after taking them, how
+	// the workflows heard, and what became of its webhooks.
+	Lifecycle struct {
+		Counts map[string]int `json:"counts"`
+		// Webhooks are the sandbox's counts: events, faults injected
+		// (dropped, duplicated, reordered, delayed, bad_signature) and
+		// outcomes (delivered, refused, failed).
+		Webhooks map[string]int `json:"webhooks"`
+		// SettledToCompleted is from the gateway's succeeded to the
+		// workflow closed Completed, for refunds that were pending.
+		SettledToCompleted  durations `json:"settledToCompleted"`
+		SettledByWebhook    durations `json:"settledByWebhookToCompleted"`
+		SettledByPoll       durations `json:"settledByPollToCompleted"`
+		SettledAtSubmission durations `json:"settledAtSubmissionToCompleted"`
+		// StaleGatewayStatus lists workflows whose status shows a gateway
+		// word on their refund that the gateway's final status
+		// contradicts (noted, not a violation).
+		StaleGatewayStatus []string `json:"staleGatewayStatus"`
+	} `json:"lifecycle"`
+	Outcomes struct {
 		Workflows          int            `json:"workflows"`
+		Runs               int            `json:"runs"`
 		States             map[string]int `json:"states"`
 		RefundsCreated     int            `json:"refundsCreated"`
 		ChargebacksCreated int            `json:"chargebacksCreated"`
@@ -59,8 +79,11 @@ type Report struct {
 		WorkitemsClosed    int            `json:"workitemsClosed"`
 	} `json:"outcomes"`
 	Decisions struct {
-		Sent        int            `json:"sent"`
-		ByKind      map[string]int `json:"byKind"`
+		Sent   int            `json:"sent"`
+		ByKind map[string]int `json:"byKind"`
+		// OnLifecycle are the first decisions on the reviews of PENDING-,
+		// PENDFAIL- and REVERSE- transactions, by kind.
+		OnLifecycle map[string]int `json:"onLifecycleReviews"`
 		RepeatedIDs int            `json:"repeatedDecisionIds"`
 		FourEyes    int            `json:"fourEyesAttempts"`
 		Stale       int            `json:"staleDecisions"`
@@ -168,7 +191,11 @@ func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
 	rep.Crashes = r.crashes
 
 	o := &rep.Outcomes
-	o.Workflows = len(f.executions)
+	ids := map[string]bool{}
+	for _, e := range f.executions {
+		ids[e.WorkflowID] = true
+	}
+	o.Workflows, o.Runs = len(ids), len(f.executions)
 	o.States = map[string]int{}
 	for s, n := range v.states {
 		o.States[string(s)] = n
@@ -183,8 +210,15 @@ func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
 	o.DoubleRefunds, o.Lost, o.Reviews, o.Workitems, o.WorkitemsClosed = len(v.doubles), len(v.lost), v.reviews, v.workitems, v.closed
 
 	dc := &rep.Decisions
-	dc.ByKind, dc.Answers = map[string]int{}, map[string]int{}
+	dc.ByKind, dc.Answers, dc.OnLifecycle = map[string]int{}, map[string]int{}, map[string]int{}
+	classOf := map[string]txnClass{}
+	for _, t := range r.plan.Txns {
+		classOf[t.ID] = t.Class
+	}
 	for _, x := range r.decisions {
+		if !x.FourEyes && !x.Stale && x.Copy == "" && classOf[x.Txn].lifecycle() {
+			dc.OnLifecycle[x.Kind]++
+		}
 		dc.Sent++
 		switch {
 		case x.FourEyes:
@@ -202,6 +236,19 @@ func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
 	for _, rs := range r.rests {
 		dc.SettleTimes = append(dc.SettleTimes, rs.Took.Round(time.Second).String())
 	}
+
+	lc := &rep.Lifecycle
+	lc.Counts, lc.Webhooks = v.lifecycle, f.ledger.Stats.Webhooks
+	var all []time.Duration
+	for _, ds := range v.settled {
+		all = append(all, ds...)
+	}
+	lc.SettledToCompleted = summarize(all)
+	sort.Strings(v.staleStatus)
+	lc.StaleGatewayStatus = v.staleStatus
+	lc.SettledByWebhook = summarize(v.settled[byWebhook])
+	lc.SettledByPoll = summarize(v.settled[byPoll])
+	lc.SettledAtSubmission = summarize(v.settled[lcAtSubmission])
 
 	rep.Latency.Completed = summarize(v.toComplete)
 	rep.Latency.Review = summarize(v.toReview)
@@ -262,8 +309,21 @@ func (rep *Report) Print(w io.Writer) {
 	}
 	row("crashes survived", "%d (%s)", len(rep.Crashes), counts(crashes))
 	o := rep.Outcomes
-	row("workflows", "%d (%s)", o.Workflows, counts(o.States))
-	row("refunds created", "%d", o.RefundsCreated)
+	lc := rep.Lifecycle
+	n, wh2 := lc.Counts, lc.Webhooks
+	row("gateway lifecycles", "pending %d: succeeded %d (heard by webhook %d, poll %d, submission %d), failed %d (webhook %d, poll %d, submission %d)",
+		n[lcPending], n[lcSucceeded], n[lcSucceeded+" by "+byWebhook], n[lcSucceeded+" by "+byPoll], n[lcSucceeded+" by "+lcAtSubmission],
+		n[lcFailed], n[lcFailed+" by "+byWebhook], n[lcFailed+" by "+byPoll], n[lcFailed+" by "+lcAtSubmission])
+	row("  reversed", "%d (reopened in a new run %d, taken by the run still open %d, never heard of %d)", n[lcReversed], n[lcReopened], n[lcEndingRun], n[lcNotHeard])
+	row("  settlement polls", "%d", n[lcPolls])
+	row("  stale gatewayStatus", "%d (the status shows a word on its refund the gateway's final status contradicts; noted, not a violation)", len(lc.StaleGatewayStatus))
+	row("gateway webhooks", "%d events: dropped %d, duplicated %d, reordered %d, delayed %d, bad signature %d; delivered %d, refused %d, failed %d",
+		wh2["events"], wh2["dropped"], wh2["duplicated"], wh2["reordered"], wh2["delayed"], wh2["bad_signature"], wh2["delivered"], wh2["refused"], wh2["failed"])
+	row("gateway settled to Completed", "p50 %s, p99 %s, max %s (n=%d; by webhook p50 %s p99 %s n=%d, by poll p50 %s p99 %s n=%d)",
+		lc.SettledToCompleted.P50, lc.SettledToCompleted.P99, lc.SettledToCompleted.Max, lc.SettledToCompleted.N,
+		lc.SettledByWebhook.P50, lc.SettledByWebhook.P99, lc.SettledByWebhook.N, lc.SettledByPoll.P50, lc.SettledByPoll.P99, lc.SettledByPoll.N)
+	row("workflows", "%d, %d runs (%s)", o.Workflows, o.Runs, counts(o.States))
+	row("refunds created", "%d (failed at the gateway %d, reversed %d)", o.RefundsCreated, n[lcFailed], n[lcReversed])
 	row("chargebacks created", "%d", o.ChargebacksCreated)
 	row("  gateway requests", "%d, of them idempotent replays %d", o.GatewayRequests, o.IdempotentReplays)
 	row("double refunds", "%d", o.DoubleRefunds)
@@ -272,6 +332,7 @@ func (rep *Report) Print(w io.Writer) {
 	dc := rep.Decisions
 	row("decisions", "%d sent (%s; repeated decisionIds %d, four-eyes attempts %d, stale %d); answers %s; left waiting %d",
 		dc.Sent, counts(dc.ByKind), dc.RepeatedIDs, dc.FourEyes, dc.Stale, counts(dc.Answers), dc.LeftWaiting)
+	row("  on failed or reversed refunds", "%s", counts(dc.OnLifecycle))
 	l := rep.Latency
 	row("time to Completed", "p50 %s, p99 %s, max %s (n=%d, first post to workflow closed, no review)", l.Completed.P50, l.Completed.P99, l.Completed.Max, l.Completed.N)
 	row("time to finance review", "p50 %s, p99 %s, max %s (n=%d, first post to workitem)", l.Review.P50, l.Review.P99, l.Review.Max, l.Review.N)
@@ -280,6 +341,12 @@ func (rep *Report) Print(w io.Writer) {
 	row("secrets / card numbers found", "%d (in %d history events, %.1f MB; %.1f MB of logs)", len(sc.Findings), sc.HistoryEvents, float64(sc.HistoryBytes)/1e6, float64(sc.LogBytes)/1e6)
 	row("violations", "%d", len(rep.Violations))
 	_ = tw.Flush()
+	for i, s := range lc.StaleGatewayStatus {
+		if i == 10 {
+			break
+		}
+		fmt.Fprintf(w, "  NOTE %s\n", s)
+	}
 	for i, v := range rep.Violations {
 		if i == 40 {
 			fmt.Fprintf(w, "  ... and %d more (report.json has them all)\n", len(rep.Violations)-i)

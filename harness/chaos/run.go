@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -55,7 +56,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
-	p := newPlan(cfg.N, cfg.DuplicateShare, seed)
+	p := newPlan(cfg.planShape(), seed)
 	w, err := startWorld(ctx, cfg, root, dir, filepath.Join(cfg.Out, "bin"), p.FourEyesAgent, seed, progress)
 	if err != nil {
 		return nil, err
@@ -167,7 +168,9 @@ func (r *runner) decide(ctx context.Context, reviewIDs []string) error {
 		byWorkflow[remediation.WorkflowID(t.ID)] = t
 	}
 	var reviews []*txnPlan
+	inReview := map[string]bool{}
 	for _, id := range reviewIDs {
+		inReview[id] = true
 		if t := byWorkflow[id]; t != nil {
 			reviews = append(reviews, t)
 		}
@@ -178,9 +181,11 @@ func (r *runner) decide(ctx context.Context, reviewIDs []string) error {
 		return err
 	}
 	sort.Slice(done, func(i, j int) bool { return done[i].WorkflowID < done[j].WorkflowID })
+	// A reopened transaction has a Completed run and one in review: only
+	// one whose every run ended Completed gets a stale decision.
 	var completed []*txnPlan
 	for _, e := range done {
-		if t := byWorkflow[e.WorkflowID]; t != nil {
+		if t := byWorkflow[e.WorkflowID]; t != nil && !inReview[e.WorkflowID] && !slices.Contains(completed, t) {
 			completed = append(completed, t)
 		}
 	}

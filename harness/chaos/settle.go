@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/sandbox"
 )
 
 // rest is where the workflows stand once nothing moves by itself any more.
@@ -35,6 +36,7 @@ func (w *world) settle(ctx context.Context, what string, want int, decided map[s
 	deadline := start.Add(timeout)
 	told := map[string]bool{}
 	lastReport := time.Time{}
+	quiet := false
 	for {
 		running, err := w.listExecutions(ctx, "ExecutionStatus = 'Running'")
 		if err != nil {
@@ -78,6 +80,34 @@ func (w *world) settle(ctx context.Context, what string, want int, decided map[s
 				total = len(all)
 			}
 			if total >= want {
+				// A refund the gateway has yet to settle or reverse, or a
+				// webhook still to go, moves a workflow later: a closed
+				// one is reopened by its reversal.
+				// Quiet twice in a row: a webhook delivered just before
+				// the first look has had its run listed by the second.
+				pending, err := w.gatewayPending(ctx)
+				if err == nil && pending == 0 && !quiet {
+					quiet = true
+					time.Sleep(time.Second)
+					continue
+				}
+				if err != nil || pending > 0 {
+					quiet = false
+					if time.Now().After(deadline) {
+						fmt.Fprintf(progress, "  %s: NOT at rest after %s: the gateway still has %d changes or webhooks to come (%v)\n", what, timeout, pending, err)
+						return rest{Reviews: reviews, Busy: []string{"gateway"}, Took: time.Since(start)}, nil
+					}
+					if time.Since(lastReport) > 5*time.Second {
+						fmt.Fprintf(progress, "  %s: workflows at rest, the gateway has %d changes or webhooks to come\n", what, pending)
+						lastReport = time.Now()
+					}
+					select {
+					case <-ctx.Done():
+						return rest{}, ctx.Err()
+					case <-time.After(time.Second):
+					}
+					continue
+				}
 				sort.Strings(reviews)
 				r := rest{Reviews: reviews, Settled: true, Took: time.Since(start)}
 				fmt.Fprintf(progress, "  %s: at rest after %s: %d workflows, %d awaiting review\n", what, r.Took.Round(time.Second), total, len(reviews))
@@ -99,6 +129,32 @@ func (w *world) settle(ctx context.Context, what string, want int, decided map[s
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// gatewayPending counts what the gateway still has in store: refunds with
+// a status change to come, and webhooks not yet sent (or being sent).
+func (w *world) gatewayPending(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	l, err := w.Ledger(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, subs := range []map[string]*sandbox.Submission{l.Refunds, l.Chargebacks} {
+		for _, s := range subs {
+			if s.NextAt != nil {
+				n++
+			}
+		}
+	}
+	for _, wh := range l.Webhooks {
+		switch wh.State {
+		case "queued", "held", "sending":
+			n++
+		}
+	}
+	return n, nil
 }
 
 // recorded reports whether the status lists every one of the decisionIds.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
 	"github.com/refundflow/refundflow/internal/remediation"
 )
 
@@ -21,6 +23,16 @@ type verdict struct {
 	// outside the four allowed states, Completed without a refund at the
 	// gateway, or a refund at the gateway the workflow does not know of.
 	lost map[string]bool
+	// live is, per transaction checked, how many refunds stand.
+	live map[string]int
+	// lifecycle counts what the gateway did to refunds and how the
+	// workflows heard it; settled is the time from the gateway's final
+	// succeeded to Completed, by how the workflow heard it.
+	lifecycle map[string]int
+	settled   map[string][]time.Duration
+	// staleStatus lists workflows whose gatewayStatus disagrees with the
+	// gateway's final status of the same refund.
+	staleStatus []string
 
 	states     map[remediation.State]int
 	reviews    int
@@ -53,7 +65,8 @@ type txnView struct {
 
 // verify runs every check of issue 6 over the facts.
 func (r *runner) verify(f *facts) *verdict {
-	v := &verdict{doubles: map[string]bool{}, lost: map[string]bool{}, states: map[remediation.State]int{}}
+	v := &verdict{doubles: map[string]bool{}, lost: map[string]bool{}, states: map[remediation.State]int{},
+		live: map[string]int{}, lifecycle: map[string]int{}, settled: map[string][]time.Duration{}}
 	views := map[string]*txnView{}
 	for _, t := range r.plan.Txns {
 		views[t.ID] = &txnView{plan: t, money: &money{}}
@@ -151,23 +164,24 @@ func (r *runner) checkFinancial(v *verdict, f *facts, view *txnView) {
 		v.lose(t.ID, "no webhook was accepted")
 		return
 	}
-	if len(view.runs) != 1 {
-		v.lose(t.ID, "%d workflows, want exactly one", len(view.runs))
-		if len(view.runs) == 0 {
-			return
-		}
+	if len(view.runs) == 0 {
+		v.lose(t.ID, "no workflow")
+		return
 	}
-	run := view.runs[0]
+	runs, h := r.checkRuns(v, f, t.ID, view)
+	first, run := runs[0], runs[len(runs)-1]
+	// The start is answered with the first run; a duplicate with the run
+	// open when it came, a reopened one's included.
 	for _, d := range view.deliveries {
-		if d.Final.RunID != "" && d.Final.RunID != run.RunID {
-			v.fail(t.ID, "a webhook was answered with run %s, but the workflow's run is %s", d.Final.RunID, run.RunID)
+		switch {
+		case d.Final.RunID == "":
+		case d.Final.Code == http.StatusAccepted && d.Final.RunID != first.RunID:
+			v.fail(t.ID, "the start was answered with run %s, but the workflow's first run is %s", d.Final.RunID, first.RunID)
+		case !slices.ContainsFunc(runs, func(e execution) bool { return e.RunID == d.Final.RunID }):
+			v.fail(t.ID, "a webhook was answered with run %s, which is none of the workflow's runs", d.Final.RunID)
 		}
 	}
-	if run.TransactionID != t.ID {
-		v.fail(t.ID, "TransactionId search attribute is %q", run.TransactionID)
-	}
-	h := f.histories[run.RunID]
-	st, ok := r.statusOf(v, f, t.ID, run, h)
+	st, ok := r.statusOf(v, f, t.ID, run, f.histories[run.RunID])
 	if !ok {
 		return
 	}
@@ -176,12 +190,13 @@ func (r *runner) checkFinancial(v *verdict, f *facts, view *txnView) {
 	if !codeAllows(codes, st.Action) {
 		v.fail(t.ID, "the workflow's action is %s, but the accepted codes were %v", st.Action, keys(codes))
 	}
-	checkMoney(v, t.ID, st, view.money)
 	reviewed := h.Escalations > 0 || st.State == remediation.StateAwaitingReview
+	checkMoney(v, t.ID, st, view.money, reviewed)
 	checkReview(v, t, st, view.money, reviewed)
 	checkGenesysTold(v, t.ID, run, st, view.money)
 	checkDecisions(v, t.ID, st, view.decisions)
 	v.toApply = append(v.toApply, decisionDelays(st, view.decisions)...)
+	v.countLifecycle(runs, f, st, view.money)
 
 	switch {
 	case reviewed && !h.FirstEscalated.IsZero():
@@ -189,6 +204,47 @@ func (r *runner) checkFinancial(v *verdict, f *facts, view *txnView) {
 	case st.State == remediation.StateCompleted && !reviewed:
 		v.toComplete = append(v.toComplete, h.Closed.Sub(firstSent))
 	}
+}
+
+// checkRuns: the transaction's one workflow ID may have several runs, one
+// after the other: the run the disposition started, a review continued as
+// new, and a run the starter started because the gateway failed or
+// reversed the refund after a run had ended Completed (a reopen). Never two
+// at once, never a second run started by a disposition. It returns the runs
+// oldest first and their histories summed up.
+func (r *runner) checkRuns(v *verdict, f *facts, txn string, view *txnView) ([]execution, history) {
+	runs := slices.Clone(view.runs)
+	sort.Slice(runs, func(i, j int) bool { return runs[i].Start.Before(runs[j].Start) })
+	var sum history
+	for i, e := range runs {
+		if e.TransactionID != txn {
+			v.fail(txn, "run %s: TransactionId search attribute is %q", e.RunID, e.TransactionID)
+		}
+		h := f.histories[e.RunID]
+		sum.Escalations += h.Escalations
+		if sum.FirstEscalated.IsZero() {
+			sum.FirstEscalated = h.FirstEscalated
+		}
+		sum.Closed = h.Closed
+		if i == 0 {
+			if h.Reopened {
+				v.fail(txn, "the first run %s was started as a reopen", e.RunID)
+			}
+			continue
+		}
+		prev := runs[i-1]
+		ph := f.histories[prev.RunID]
+		switch {
+		case prev.running():
+			v.fail(txn, "runs %s and %s are open at once", prev.RunID, e.RunID)
+		case ph.CloseEvent == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+		case !h.Reopened:
+			v.fail(txn, "run %s follows run %s (closed %s) and is neither its continuation nor a reopen", e.RunID, prev.RunID, ph.CloseEvent)
+		case ph.Result == nil || ph.Result.State != remediation.StateCompleted:
+			v.fail(txn, "run %s reopens run %s, which had not ended Completed", e.RunID, prev.RunID)
+		}
+	}
+	return runs, sum
 }
 
 // statusOf is the workflow's status: its result when it has closed, the
@@ -230,35 +286,106 @@ func (r *runner) checkState(v *verdict, t *txnPlan, run execution, st remediatio
 	}
 }
 
-// checkMoney: at most one refund or chargeback per transaction; exactly one,
-// of the workflow's kind and with its reference, when it says Completed;
-// none otherwise (a rejected one above all).
-func checkMoney(v *verdict, txn string, st remediation.Status, m *money) {
-	if m.Creations > 1 {
+// checkMoney, read from the gateway's ledger and each refund's status
+// history there: at most one refund or chargeback that stands (not failed,
+// not reversed) per transaction; Completed only with exactly one, of the
+// workflow's kind and reference, that succeeded and was never reversed;
+// none that stands otherwise (a rejected one above all); and every one the
+// gateway failed or reversed put in front of finance: in review, decided
+// by hand, or approved and refunded anew.
+func checkMoney(v *verdict, txn string, st remediation.Status, m *money, reviewed bool) {
+	live := m.Live()
+	v.live[txn] = len(live)
+	if len(live) > 1 {
 		v.doubles[txn] = true
-		v.fail(txn, "DOUBLE REFUND: the gateway created %d (%s) for one transaction; the workflow recorded one, %q", m.Creations, strings.Join(m.Kinds, ", "), st.GatewayReference)
+		v.fail(txn, "DOUBLE REFUND: the gateway made %d that stand (%s) for one transaction; the workflow recorded one, %q", len(live), describeCreated(live), st.GatewayReference)
 		return
 	}
+	for _, c := range m.Created {
+		if c.live() {
+			continue
+		}
+		switch {
+		case st.State == remediation.StateCompleted && c.Reference == st.GatewayReference:
+			// Completed on it: reported below.
+		case !reviewed:
+			v.lose(txn, "the gateway %s %s %s, and finance ops were never told: the workflow is %s (%s)", c.what(), c.Kind, c.Reference, st.State, webhookFates(m, c))
+		case st.State == remediation.StateCompleted && len(live) == 1 && live[0].Reference != c.Reference &&
+			!slices.ContainsFunc(st.Decisions, func(d remediation.DecisionRecord) bool {
+				return d.Outcome == remediation.OutcomeApplied && d.Decision.Decision == remediation.DecisionApprove
+			}):
+			v.fail(txn, "the gateway %s %s %s, and the workflow refunded again without an approval", c.what(), c.Kind, c.Reference)
+		}
+	}
 	if st.State != remediation.StateCompleted {
-		if m.Creations > 0 {
-			v.lose(txn, "the gateway created a %s (%s), but the workflow says %s", m.Kinds[0], m.References[0], st.State)
+		if len(live) > 0 {
+			v.lose(txn, "the gateway made a %s (%s, %s) that stands, but the workflow says %s", live[0].Kind, live[0].Reference, live[0].Final, st.State)
 		}
 		return
 	}
-	if m.Creations == 0 {
-		v.lose(txn, "Completed (reference %q), but the gateway created nothing", st.GatewayReference)
+	if len(live) == 0 {
+		if i := slices.IndexFunc(m.Created, func(c created) bool { return c.Reference == st.GatewayReference }); i >= 0 {
+			c := m.Created[i]
+			v.lose(txn, "Completed, but the gateway %s its %s %s (%s)", c.what(), c.Kind, c.Reference, webhookFates(m, c))
+		} else {
+			v.lose(txn, "Completed (reference %q), but the gateway created nothing that stands", st.GatewayReference)
+		}
 		return
+	}
+	c := live[0]
+	if c.Final != "succeeded" {
+		v.lose(txn, "Completed, but the gateway's %s %s is %s", c.Kind, c.Reference, c.Final)
 	}
 	want := string(st.Action)
 	if st.Action == remediation.ActionReview {
 		want = string(remediation.ActionRefund) // an approved review is a refund
 	}
-	if m.Kinds[0] != want {
-		v.fail(txn, "the workflow's action is %s, the gateway created a %s", st.Action, m.Kinds[0])
+	if c.Kind != want {
+		v.fail(txn, "the workflow's action is %s, the gateway created a %s", st.Action, c.Kind)
 	}
-	if st.GatewayReference != m.References[0] {
-		v.fail(txn, "gateway reference %q in the workflow, %q at the gateway", st.GatewayReference, m.References[0])
+	if st.GatewayReference != c.Reference {
+		v.fail(txn, "gateway reference %q in the workflow, %q at the gateway", st.GatewayReference, c.Reference)
 	}
+}
+
+// what is what became of a refund that does not stand.
+func (c created) what() string {
+	if c.Reversed {
+		return "reversed"
+	}
+	return "failed"
+}
+
+func describeCreated(cs []created) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = fmt.Sprintf("%s %s key %s %s", c.Kind, c.Reference, c.Key, c.Final)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// webhookFates says what became of the gateway's webhooks about a refund's
+// failure or reversal: how the system could have heard of it.
+func webhookFates(m *money, c created) string {
+	var fates []string
+	for _, wh := range m.Webhooks {
+		if wh.RefundID == c.Reference && (wh.Status == "failed" || wh.Status == "reversed") {
+			fate := wh.State
+			if wh.Fault != "" {
+				fate += " (" + wh.Fault + ")"
+			}
+			if wh.HTTPStatus != 0 {
+				fate += fmt.Sprintf(" %d %s", wh.HTTPStatus, wh.Answer)
+			} else if wh.Error != "" {
+				fate += ": " + wh.Error
+			}
+			fates = append(fates, fate)
+		}
+	}
+	if len(fates) == 0 {
+		return "no webhook of it"
+	}
+	return c.what() + " webhooks: " + strings.Join(fates, "; ")
 }
 
 // checkReview: every transaction that was ever in review has exactly one
@@ -393,6 +520,11 @@ func decisionDelays(st remediation.Status, sent []decision) []time.Duration {
 // scans, and every crash recovered.
 func checkGlobal(v *verdict, f *facts, crashes []crash) {
 	for _, txn := range f.ledger.Summary.MultipleCreations {
+		// A refund the gateway failed or reversed is followed by the one
+		// finance approved: two creations, one standing.
+		if n, checked := v.live[txn]; checked && n <= 1 {
+			continue
+		}
 		if !v.doubles[txn] {
 			v.doubles[txn] = true
 			v.fail(txn, "DOUBLE REFUND in the ledger summary")

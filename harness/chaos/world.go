@@ -83,6 +83,7 @@ func startWorld(ctx context.Context, cfg Config, root, dir, binDir, fourEyesAgen
 			"REFUNDFLOW_GATEWAY_TIMEOUT=" + cfg.GatewayTimeout.String(),
 			"REFUNDFLOW_GATEWAY_RETRY_WINDOW=" + cfg.RetryWindow.String(),
 			"REFUNDFLOW_REVIEW_REMINDER=" + cfg.ReviewReminder.String(),
+			"REFUNDFLOW_SETTLEMENT_POLL=" + cfg.SettlementPoll.String(),
 		},
 	})
 	if err != nil {
@@ -95,7 +96,7 @@ func startWorld(ctx context.Context, cfg Config, root, dir, binDir, fourEyesAgen
 // sandboxEnv is the gateway's hostility, and the file its ledger survives
 // restarts in.
 func sandboxEnv(cfg Config, dir string, seed uint64) []string {
-	return []string{
+	env := []string{
 		"REFUNDFLOW_SANDBOX_TOKEN_EXPIRE_EVERY=" + strconv.Itoa(cfg.TokenExpireEvery),
 		"REFUNDFLOW_SANDBOX_FAULT_5XX=" + ftoa(cfg.Fault5xx),
 		"REFUNDFLOW_SANDBOX_FAULT_429=" + ftoa(cfg.Fault429),
@@ -107,7 +108,32 @@ func sandboxEnv(cfg Config, dir string, seed uint64) []string {
 		"REFUNDFLOW_SANDBOX_SEED=" + strconv.FormatUint(seed, 10),
 		"REFUNDFLOW_SANDBOX_STATE_FILE=" + filepath.Join(dir, "sandbox-ledger.json"),
 		"REFUNDFLOW_SANDBOX_IGNORE_IDEMPOTENCY_KEY=" + strconv.FormatBool(cfg.BreakIdempotency),
+		"REFUNDFLOW_SANDBOX_SETTLE_AFTER=" + cfg.SettleAfter.String(),
+		"REFUNDFLOW_SANDBOX_WEBHOOK_DELAY=" + cfg.WebhookDelayFor.String(),
 	}
+	rates := webhookFaultRates(cfg)
+	for i, name := range []string{"DROP", "BAD_SIGNATURE", "DUPLICATE", "REORDER", "DELAY"} {
+		env = append(env, "REFUNDFLOW_SANDBOX_WEBHOOK_FAULT_"+name+"="+ftoa(rates[i]))
+	}
+	return env
+}
+
+// webhookFaultRates turns the run's shares of webhook events into the
+// sandbox's rates. The sandbox rolls them one after the other (drop, bad
+// signature, duplicate, reorder, delay: internal/sandbox/webhooks.go), so
+// each rate applies to the events the earlier ones left; dividing by what
+// is left makes 20% duplicated mean a fifth of all events.
+func webhookFaultRates(cfg Config) [5]float64 {
+	shares := [5]float64{cfg.WebhookDrop, cfg.WebhookBadSignature, cfg.WebhookDuplicate, cfg.WebhookReorder, cfg.WebhookDelay}
+	var rates [5]float64
+	left := 1.0
+	for i, share := range shares {
+		if left > 0 {
+			rates[i] = min(share/left, 1)
+		}
+		left -= share
+	}
+	return rates
 }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
