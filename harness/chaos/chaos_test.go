@@ -125,15 +125,14 @@ func TestPlanComposition(t *testing.T) {
 	}
 }
 
-// The short run has every gateway lifecycle a few times, under the
-// sandbox's ID prefixes, and its reversals carry a rule that keeps their
-// webhooks; the full run's reversals take the dice.
+// The short run and the full run have every gateway lifecycle a few times,
+// under the sandbox's ID prefixes, and the first of each kind carry every
+// webhook fault rule.
 func TestPlanLifecycles(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
-		cfg  Config
-		safe bool
-	}{{ShortConfig(), true}, {DefaultConfig(), false}} {
+		cfg Config
+	}{{ShortConfig()}, {DefaultConfig()}} {
 		p := newPlan(c.cfg.planShape(), 7)
 		again := newPlan(c.cfg.planShape(), 7)
 		classes := map[txnClass]int{}
@@ -145,16 +144,12 @@ func TestPlanLifecycles(t *testing.T) {
 			if prefix := lifecyclePrefix[tx.Class]; prefix != "" && !strings.HasPrefix(tx.ID, prefix) {
 				t.Errorf("%s transaction %s lacks its prefix %s", tx.Class, tx.ID, prefix)
 			}
-			safe := strings.HasPrefix(tx.ID, "REVERSE-DUP-") || strings.HasPrefix(tx.ID, "REVERSE-LATE-")
-			if tx.Class == classReverse && safe != c.safe {
-				t.Errorf("N=%d: reversal %s, want safe %v", c.cfg.N, tx.ID, c.safe)
-			}
 			if !remediation.ValidTransactionID(tx.ID) {
 				t.Errorf("%s is not a valid transaction ID", tx.ID)
 			}
 		}
 		for _, rule := range pendingRules {
-			for _, prefix := range []string{"PENDING-", "PENDFAIL-"} {
+			for _, prefix := range []string{"PENDING-", "PENDFAIL-", "REVERSE-"} {
 				if !slices.ContainsFunc(p.Txns, func(tx *txnPlan) bool { return strings.HasPrefix(tx.ID, prefix+rule) }) {
 					t.Errorf("N=%d: no %s%s transaction", c.cfg.N, prefix, rule)
 				}

@@ -68,12 +68,6 @@ type Config struct {
 	WebhookDelay        float64
 	WebhookBadSignature float64
 	WebhookDelayFor     time.Duration
-	// SafeReversals gives every REVERSE- transaction a rule (-DUP- or
-	// -LATE-) under which its webhooks are never dropped nor badly
-	// signed. A reversal after Completed is known to the system only by
-	// its webhook (docs/chaos.md, finding 6); CI keeps that known gap out
-	// of its verdict, the full run does not.
-	SafeReversals bool
 
 	// BreakIdempotency makes the sandbox ignore the Idempotency-Key, to
 	// prove the double-refund check fails when it should. Never in CI.
@@ -133,7 +127,6 @@ func ShortConfig() Config {
 	// lifecycle every fault still strikes a few of their ~40 events.
 	c.LifecycleShare = 0.05
 	c.WebhookDrop, c.WebhookDuplicate = 0.10, 0.10
-	c.SafeReversals = true
 	return c
 }
 
@@ -168,7 +161,6 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.WebhookDelay, "webhook-delay", c.WebhookDelay, "share of gateway webhook events sent -webhook-delay-for late")
 	fs.Float64Var(&c.WebhookBadSignature, "webhook-bad-signature", c.WebhookBadSignature, "share of gateway webhook events sent with a wrong token")
 	fs.DurationVar(&c.WebhookDelayFor, "webhook-delay-for", c.WebhookDelayFor, "how late a delayed gateway webhook is sent")
-	fs.BoolVar(&c.SafeReversals, "safe-reversals", c.SafeReversals, "REVERSE- webhooks are never dropped or badly signed (keeps the known gap of a lost reversal out of the verdict)")
 	fs.BoolVar(&c.BreakIdempotency, "break-idempotency", c.BreakIdempotency, "sabotage: the gateway ignores the Idempotency-Key (the run must then fail)")
 	fs.DurationVar(&c.SettleTimeout, "settle-timeout", c.SettleTimeout, "longest wait for the workflows to come to rest")
 }

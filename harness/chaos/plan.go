@@ -46,16 +46,12 @@ func (c txnClass) lifecycle() bool {
 // rule at the sandbox.
 var lifecyclePrefix = map[txnClass]string{classPending: "PENDING-", classPendFail: "PENDFAIL-", classReverse: "REVERSE-"}
 
-// pendingRules are the sandbox's webhook rules the first PENDING- and
+// pendingRules are the sandbox's webhook rules the first PENDING-, REVERSE- and
 // PENDFAIL- transactions carry, so that even a short run has every fault:
 // both events dropped, the pending one held back until after the final
 // one, both signed with a wrong token, both sent twice. The rest take the
 // dice. A poll covers whatever a webhook fails to bring.
 var pendingRules = []string{"DROP-", "REORDER-", "BADSIG-", "DUP-"}
-
-// safeReversalRules are the sandbox's webhook rules under which every event
-// of a REVERSE- refund reaches the starter: sent twice, or late.
-var safeReversalRules = []string{"DUP-", "LATE-"}
 
 // dupKind is how a repeated delivery of a transaction is sent.
 type dupKind string
@@ -145,13 +141,10 @@ type planShape struct {
 	DuplicateShare float64
 	// LifecycleShare of the originals are of each gateway lifecycle.
 	LifecycleShare float64
-	// SafeReversals: REVERSE- transactions carry a webhook rule that never
-	// drops their events (Config.SafeReversals).
-	SafeReversals bool
 }
 
 func (c Config) planShape() planShape {
-	return planShape{N: c.N, DuplicateShare: c.DuplicateShare, LifecycleShare: c.LifecycleShare, SafeReversals: c.SafeReversals}
+	return planShape{N: c.N, DuplicateShare: c.DuplicateShare, LifecycleShare: c.LifecycleShare}
 }
 
 // newPlan draws the run's traffic: n posts, a share of them duplicates of
@@ -203,15 +196,11 @@ func newPlan(shape planShape, seed uint64) *plan {
 			p.Txns = append(p.Txns, p.newTxn(rng, len(p.Txns)+1, c.class))
 		}
 	}
-	safe := 0
 	ruled := map[txnClass]int{}
 	for _, t := range p.Txns {
 		if prefix := lifecyclePrefix[t.Class]; prefix != "" {
 			switch {
-			case t.Class == classReverse && shape.SafeReversals:
-				prefix += safeReversalRules[safe%len(safeReversalRules)]
-				safe++
-			case t.Class != classReverse && ruled[t.Class] < len(pendingRules):
+			case ruled[t.Class] < len(pendingRules):
 				prefix += pendingRules[ruled[t.Class]]
 				ruled[t.Class]++
 			}

@@ -246,8 +246,9 @@ func TestWebhookFaultRules(t *testing.T) {
 	if d := byTxn["PENDING-REORDER-1"]; len(d) != 2 || d[0].Status != "succeeded" || d[1].Status != "pending" {
 		t.Errorf("reordered: %+v", d)
 	}
-	if n := len(byTxn["PENDING-BADSIG-1"]); n != 0 || st.refused != 2 {
-		t.Errorf("bad signature: %d accepted, %d refused", n, st.refused)
+	// Each forgery is refused; the genuine event beside it is taken.
+	if n := len(byTxn["PENDING-BADSIG-1"]); n != 2 || st.refused != 2 {
+		t.Errorf("bad signature: %d genuine accepted, %d forgeries refused", n, st.refused)
 	}
 	// Delayed: the pending event is due at 3s, the succeeded one at 5s.
 	if d := byTxn["PENDING-LATE-1"]; len(d) != 0 {
@@ -270,10 +271,33 @@ func TestWebhookFaultRules(t *testing.T) {
 	if stats["dropped"] != 2 || stats["duplicated"] != 2 || stats["reordered"] != 1 || stats["bad_signature"] != 2 || stats["refused"] != 2 || stats["delayed"] != 2 {
 		t.Errorf("stats: %v", stats)
 	}
+	forged := 0
 	for _, wh := range h.txn("PENDING-BADSIG-1").Webhooks {
+		if wh.Fault != faultBadSignature {
+			continue
+		}
+		forged++
 		if wh.State != webhookRefused || wh.HTTPStatus != http.StatusUnauthorized || wh.Attempts != 1 {
 			t.Errorf("bad signature record: %+v", wh)
 		}
+	}
+	if forged != 2 {
+		t.Errorf("%d forged webhooks recorded, want 2", forged)
+	}
+	// A dropped delivery comes again, as a gateway retries what was not
+	// acknowledged: both events, after redeliverAfter.
+	h.advance(h.srv.redeliverAfter())
+	h.flush()
+	st.mu.Lock()
+	redelivered := 0
+	for _, ev := range st.events {
+		if ev.TransactionID == "PENDING-DROP-1" {
+			redelivered++
+		}
+	}
+	st.mu.Unlock()
+	if redelivered != 2 {
+		t.Errorf("dropped, after the redelivery: %d delivered, want 2", redelivered)
 	}
 }
 

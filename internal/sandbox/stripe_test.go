@@ -338,12 +338,16 @@ func TestStripeBadSignatureWebhookIsRefused(t *testing.T) {
 		t.Fatalf("create: %s", r.raw)
 	}
 	h.flush()
-	if len(st.got()) != 0 || st.refused != 1 {
+	h.advance(reorderGap)
+	h.flush()
+	// The forgery is refused; the genuine event beside it is taken.
+	if len(st.got()) != 1 || st.refused != 1 {
 		t.Fatalf("got %d, refused %d", len(st.got()), st.refused)
 	}
 	v := h.txn("pi_pending_x-BADSIG-1")
-	if len(v.Webhooks) != 1 || v.Webhooks[0].Fault != faultBadSignature || v.Webhooks[0].State != webhookRefused {
-		t.Fatalf("ledger webhooks: %+v", v.Webhooks)
+	if len(v.Webhooks) != 2 || v.Webhooks[0].Fault != faultBadSignature || v.Webhooks[0].State != webhookRefused ||
+		v.Webhooks[1].Fault != "" || v.Webhooks[1].State != webhookDelivered {
+		t.Fatalf("ledger webhooks: %+v %+v", v.Webhooks[0], v.Webhooks[len(v.Webhooks)-1])
 	}
 }
 
@@ -401,7 +405,12 @@ func TestStripeWebhookDuplicateAndDrop(t *testing.T) {
 	if len(got) != 2 || got[0].ID != got[1].ID || got[0].Data.Object.Metadata["transaction_id"] != "pi_pending_d-DUP-1" {
 		t.Fatalf("events: %+v", got)
 	}
-	if v := h.txn("pi_pending_d-DROP-1"); len(v.Webhooks) != 1 || v.Webhooks[0].State != webhookDropped {
+	if v := h.txn("pi_pending_d-DROP-1"); len(v.Webhooks) != 2 || v.Webhooks[0].State != webhookDropped || v.Webhooks[1].State != webhookQueued {
 		t.Fatalf("dropped: %+v", v.Webhooks)
+	}
+	h.advance(h.srv.redeliverAfter())
+	h.flush()
+	if v := h.txn("pi_pending_d-DROP-1"); v.Webhooks[1].State != webhookDelivered {
+		t.Fatalf("the dropped event was not delivered again: %+v", v.Webhooks[1])
 	}
 }

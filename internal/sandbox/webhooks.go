@@ -31,8 +31,10 @@ type Webhook struct {
 	Fault string `json:"fault,omitempty"`
 	// State is queued, held (reordered: sent after the refund's next event),
 	// sending, delivered, refused (a 4xx: a gateway does not retry it),
-	// failed (still 5xx or unreachable after every attempt), dropped, or
-	// unsent (no SANDBOX_WEBHOOK_URL).
+	// failed (still 5xx or unreachable after every attempt), dropped (a
+	// delivery lost; the event is queued again, see redeliverAfter), or
+	// unsent (no SANDBOX_WEBHOOK_URL). A bad_signature one is a forgery
+	// sent beside the genuine event.
 	State      string     `json:"state"`
 	SendAt     time.Time  `json:"sendAt"`
 	Attempts   int        `json:"attempts"`
@@ -230,15 +232,39 @@ func (s *Server) queueWebhook(sub *Submission, first bool) {
 		wh.SendAt = wh.SendAt.Add(max(s.cfg.WebhookDelay, 2*s.cfg.SettleAfter))
 	}
 	s.ledger.Webhooks = append(s.ledger.Webhooks, wh)
-	if wh.Fault == faultDuplicated {
+	switch wh.Fault {
+	case faultDuplicated:
 		// The original goes out clean; the copy, same event, just after.
 		wh.Fault = ""
 		dup := *wh
 		dup.Fault = faultDuplicated
 		dup.SendAt = wh.SendAt.Add(reorderGap)
 		s.ledger.Webhooks = append(s.ledger.Webhooks, &dup)
+	case faultDropped:
+		// The delivery is lost on the way. A gateway delivers again what
+		// was not acknowledged (Stripe for 3 days, Adyen and PayPal alike),
+		// so the event comes back, later than a poll: the worker's polls
+		// settle a pending refund first, and a reversal after the end still
+		// arrives. One lost for good is the reconciliation's to find.
+		again := *wh
+		again.Fault, again.State = "", webhookQueued
+		again.SendAt = wh.SendAt.Add(s.redeliverAfter())
+		s.ledger.Webhooks = append(s.ledger.Webhooks, &again)
+	case faultBadSignature:
+		// A forged event, sent beside the gateway's genuine one: it must be
+		// refused and change nothing, and the genuine one still counts.
+		genuine := *wh
+		genuine.Fault = ""
+		genuine.SendAt = wh.SendAt.Add(reorderGap)
+		s.ledger.Webhooks = append(s.ledger.Webhooks, &genuine)
 	}
 	s.dirty = true
+}
+
+// redeliverAfter is when a dropped webhook is delivered again: well after
+// the settle delay and a delayed webhook, as a gateway's first retry is.
+func (s *Server) redeliverAfter() time.Duration {
+	return 4 * max(s.cfg.WebhookDelay, s.cfg.SettleAfter, time.Second)
 }
 
 // dueWebhooks marks the webhooks due now as sending and returns them; a
