@@ -189,8 +189,9 @@ func (r *run) noteGatewayWord(ev remediation.GatewayEvent) {
 		return
 	}
 	word := remediation.SettlementOf(ev.Status)
-	if word == remediation.SettlementUnknown || (!word.Final() && remediation.SettlementOf(r.status.GatewayStatus).Final()) {
-		// A late "pending" never hides the final word finance ops act on.
+	if word == remediation.SettlementUnknown || !word.Later(remediation.SettlementOf(r.status.GatewayStatus)) {
+		// A late or redelivered word (a "pending", or a "succeeded" after
+		// the reversal) never hides the one finance ops act on.
 		return
 	}
 	r.status.GatewayStatus = ev.Status

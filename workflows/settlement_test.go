@@ -150,6 +150,9 @@ func (s *WorkflowSuite) TestReversalAfterCompletedReopensTheReview() {
 	ev := remediation.GatewayEvent{EventID: "evt_r", Gateway: "stripe", GatewayReference: "re_1", Status: "reversed", Reason: "bank returned the funds"}
 	c := ContinuedReview{Status: done, RefundStatus: remediation.RefundStatusCompleted, Reopened: &ev}
 	var during remediation.Status
+	// The gateway's redelivered "succeeded" of the reversed refund comes
+	// late: it must not hide the reversal.
+	s.gatewayEvent(30*time.Second, remediation.GatewayEvent{EventID: "evt_s", GatewayReference: "re_1", Status: "succeeded"})
 	s.env.RegisterDelayedCallback(func() { during = s.status() }, time.Minute)
 	s.decide(time.Hour, remediation.Decision{DecisionID: "d1", Decision: "approve", Approver: "alice"})
 	s.startContinued(refund(), c)

@@ -61,6 +61,24 @@ func (s Settlement) Final() bool {
 	return s == SettlementSucceeded || s == SettlementFailed || s == SettlementReversed
 }
 
+// Later reports whether s can follow t for one refund: a refund goes
+// from pending to succeeded, and from either to failed or reversed, never
+// back. A word that cannot follow is stale (a late or redelivered event).
+func (s Settlement) Later(t Settlement) bool {
+	rank := func(x Settlement) int {
+		switch x {
+		case SettlementPending:
+			return 1
+		case SettlementSucceeded:
+			return 2
+		case SettlementFailed, SettlementReversed:
+			return 3
+		}
+		return 0
+	}
+	return rank(s) >= rank(t)
+}
+
 func (s Settlement) String() string {
 	return [...]string{"unknown", "pending", "succeeded", "failed", "reversed"}[s]
 }
