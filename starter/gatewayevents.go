@@ -43,7 +43,9 @@ type erpEvent struct {
 func (s *server) handleERPEvent(w http.ResponseWriter, r *http.Request) {
 	tok, ok := presentedToken(r)
 	if !ok || len(s.gatewayEvents) == 0 || !s.gatewayEvents.contains(tok) {
-		s.unauthorized(w, msgUnauthorized)
+		// The contract answers every unverified gateway event 400, the
+		// Bearer being the ERP's signature: nothing done, nothing logged.
+		writeBadRequest(w, "missing or invalid gateway event token", []string{"Authorization"})
 		return
 	}
 	body, ok := readGatewayEvent(w, r)

@@ -136,7 +136,7 @@ func TestGatewaySettlesLater(t *testing.T) {
 		for _, wh := range led.Webhooks {
 			if wh.Fault == "bad_signature" {
 				forged++
-				if wh.State != "refused" || wh.HTTPStatus != http.StatusUnauthorized || wh.Attempts != 1 {
+				if wh.State != "refused" || wh.HTTPStatus != http.StatusBadRequest || wh.Attempts != 1 {
 					t.Errorf("webhook: %+v", wh)
 				}
 			}
