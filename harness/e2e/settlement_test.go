@@ -60,7 +60,10 @@ func TestGatewaySettlesLater(t *testing.T) {
 	completedOnce := func(t *testing.T, txn string, webhooks int) sandbox.TransactionView {
 		t.Helper()
 		st := w.WaitState(txn, remediation.StateCompleted)
-		led := w.WaitTransaction(txn, "the webhooks settled", webhooksDone(webhooks))
+		led := w.WaitTransaction(txn, "the webhooks settled and Genesys told", func(v sandbox.TransactionView) bool {
+			// Completed is the state before its write-back lands.
+			return webhooksDone(webhooks)(v) && testenv.Told(remediation.RefundStatusCompleted)(v)
+		})
 		if led.RefundsCreated != 1 || led.GatewayStatus() != "succeeded" || st.GatewayStatus != "succeeded" || st.GatewayReference != led.Submissions[0].Reference {
 			t.Errorf("status %+v, ledger %+v", st, led.Submissions)
 		}

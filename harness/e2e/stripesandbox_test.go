@@ -38,7 +38,10 @@ func TestStripeSandboxSettlesLater(t *testing.T) {
 
 	t.Run("pending, a Stripe webhook settles it: Completed", func(t *testing.T) {
 		st := w.WaitState(pending, remediation.StateCompleted)
-		led := w.WaitTransaction(pending, "the webhooks settled", webhooksDone(2))
+		led := w.WaitTransaction(pending, "the webhooks settled and Genesys told", func(v sandbox.TransactionView) bool {
+			// Completed is the state before its write-back lands.
+			return webhooksDone(2)(v) && testenv.Told(remediation.RefundStatusCompleted)(v)
+		})
 		if led.RefundsCreated != 1 || led.GatewayStatus() != "succeeded" || st.GatewayStatus != "succeeded" ||
 			st.GatewayReference != led.Submissions[0].Reference || !strings.HasPrefix(st.GatewayReference, "re_") {
 			t.Errorf("status %+v, ledger %+v", st, led.Submissions)
