@@ -1,9 +1,6 @@
 package sandbox
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/refundflow/refundflow/internal/stripesig"
 )
 
 const (
@@ -36,46 +35,10 @@ type stripeEvent struct {
 	} `json:"data"`
 }
 
-// verifyStripeSignature is the starter's check (starter/gatewayevents.go),
-// copied: the sandbox's signatures must pass exactly that.
+// verifyStripeSignature is the starter's check (starter/gatewayevents.go):
+// the sandbox's signatures must pass exactly that.
 func verifyStripeSignature(header string, body []byte, secrets [][]byte, now time.Time) bool {
-	var ts string
-	var sigs [][]byte
-	for _, part := range strings.Split(header, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "t":
-			ts = v
-		case "v1":
-			if b, err := hex.DecodeString(v); err == nil {
-				sigs = append(sigs, b)
-			}
-		}
-	}
-	t, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || len(sigs) == 0 || len(secrets) == 0 {
-		return false
-	}
-	if age := now.Sub(time.Unix(t, 0)); age > 300*time.Second || age < -300*time.Second {
-		return false
-	}
-	found := false
-	for _, secret := range secrets {
-		mac := hmac.New(sha256.New, secret)
-		mac.Write([]byte(ts))
-		mac.Write([]byte("."))
-		mac.Write(body)
-		want := mac.Sum(nil)
-		for _, sig := range sigs {
-			if hmac.Equal(want, sig) {
-				found = true
-			}
-		}
-	}
-	return found
+	return stripesig.Verify(header, body, secrets, now)
 }
 
 // stripeStarterStub is the starter's POST /v1/gateway-events/stripe.

@@ -3,16 +3,14 @@ package sandbox
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/refundflow/refundflow/internal/stripesig"
 )
 
 // Webhook is one gateway event the sandbox sends to the starter (or does
@@ -88,11 +86,7 @@ const wrongStripeSecret = "whsec_sandbox_forged"
 // HMAC-SHA256 of "<t>.<body>" under the endpoint's secret>, Stripe's
 // scheme (https://docs.stripe.com/webhooks#verify-manually).
 func StripeSignature(secret string, t int64, body []byte) string {
-	ts := strconv.FormatInt(t, 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(ts + "."))
-	mac.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+	return stripesig.Sign(secret, t, body)
 }
 
 // stripeEventBody is a Stripe event of the refund's latest change:
