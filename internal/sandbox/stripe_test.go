@@ -35,12 +35,6 @@ type stripeEvent struct {
 	} `json:"data"`
 }
 
-// verifyStripeSignature is the starter's check (starter/gatewayevents.go):
-// the sandbox's signatures must pass exactly that.
-func verifyStripeSignature(header string, body []byte, secrets [][]byte, now time.Time) bool {
-	return stripesig.Verify(header, body, secrets, now)
-}
-
 // stripeStarterStub is the starter's POST /v1/gateway-events/stripe.
 type stripeStarterStub struct {
 	mu      sync.Mutex
@@ -60,7 +54,7 @@ func newStripeStarterStub(t *testing.T) *stripeStarterStub {
 			return
 		}
 		raw, _ := io.ReadAll(r.Body)
-		if !verifyStripeSignature(r.Header.Get("Stripe-Signature"), raw, [][]byte{[]byte(testStripeSecret)}, st.now()) {
+		if !stripesig.Verify(r.Header.Get("Stripe-Signature"), raw, [][]byte{[]byte(testStripeSecret)}, st.now()) {
 			st.refused++
 			w.WriteHeader(http.StatusBadRequest)
 			return
@@ -319,10 +313,10 @@ func TestStripeSignatureMatchesStarter(t *testing.T) {
 	body := []byte(`{"id":"evt_1"}`)
 	now := time.Unix(1_800_000_000, 0)
 	sig := StripeSignature("whsec_x", now.Unix(), body)
-	if !verifyStripeSignature(sig, body, [][]byte{[]byte("whsec_x")}, now) {
+	if !stripesig.Verify(sig, body, [][]byte{[]byte("whsec_x")}, now) {
 		t.Fatal("does not verify")
 	}
-	if verifyStripeSignature(sig, body, [][]byte{[]byte("whsec_y")}, now) || verifyStripeSignature(sig, []byte(`{}`), [][]byte{[]byte("whsec_x")}, now) {
+	if stripesig.Verify(sig, body, [][]byte{[]byte("whsec_y")}, now) || stripesig.Verify(sig, []byte(`{}`), [][]byte{[]byte("whsec_x")}, now) {
 		t.Fatal("verifies with another secret or body")
 	}
 }

@@ -1,6 +1,7 @@
 package stripesig
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -9,21 +10,29 @@ func TestSignVerify(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_780_000_000, 0)
 	body := []byte(`{"id":"evt_1"}`)
-	secrets := [][]byte{[]byte("whsec_old"), []byte("whsec_new")}
+	secrets := [][]byte{[]byte("whsec_being_rotated_out"), []byte("whsec_new")}
+	sign := func(secret string, at time.Time) string { return Sign(secret, at.Unix(), body) }
 	for name, tc := range map[string]struct {
 		header string
 		body   []byte
 		want   bool
 	}{
-		"signed":                  {Sign("whsec_new", now.Unix(), body), body, true},
-		"signed with the old one": {Sign("whsec_old", now.Unix(), body), body, true},
-		"another secret":          {Sign("whsec_x", now.Unix(), body), body, false},
-		"another body":            {Sign("whsec_new", now.Unix(), body), []byte(`{}`), false},
-		"too old":                 {Sign("whsec_new", now.Add(-Tolerance-time.Second).Unix(), body), body, false},
-		"garbage":                 {"t=x,v1=zz", body, false},
+		"current secret":           {sign("whsec_new", now), body, true},
+		"secret being rotated out": {sign("whsec_being_rotated_out", now), body, true},
+		"a second v1 that matches": {sign("whsec_new", now) + ",v1=00ff", body, true},
+		"unknown secret":           {sign("whsec_other", now), body, false},
+		"body changed":             {sign("whsec_new", now), []byte(`{"id":"evt_2"}`), false},
+		"older than 300 s":         {sign("whsec_new", now.Add(-Tolerance-time.Second)), body, false},
+		"from the future":          {sign("whsec_new", now.Add(Tolerance+time.Second)), body, false},
+		"no timestamp":             {"v1=" + strings.Repeat("00", 32), body, false},
+		"garbage":                  {"t=x,v1=zz", body, false},
+		"empty":                    {"", body, false},
 	} {
 		if got := Verify(tc.header, tc.body, secrets, now); got != tc.want {
-			t.Errorf("%s: %v, want %v", name, got, tc.want)
+			t.Errorf("%s: verified %v, want %v", name, got, tc.want)
 		}
+	}
+	if Verify(sign("whsec_new", now), body, nil, now) {
+		t.Error("verified with no secret configured")
 	}
 }
