@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/refundflow/refundflow/activities"
@@ -24,6 +26,19 @@ type Config struct {
 
 	// Tuning is shared with the benchmark's bare worker (see harness/bench/).
 	workeroptions.Tuning
+}
+
+// validateSettlement names a settlement knob that would stall or spin the
+// wait for the gateway's final word.
+func (c Config) validateSettlement() error {
+	var errs []error
+	if c.SettlementPoll <= 0 {
+		errs = append(errs, fmt.Errorf("REFUNDFLOW_SETTLEMENT_POLL: must be positive, got %s", c.SettlementPoll))
+	}
+	if c.SettlementTimeout < c.SettlementPoll {
+		errs = append(errs, fmt.Errorf("REFUNDFLOW_SETTLEMENT_TIMEOUT: must be at least REFUNDFLOW_SETTLEMENT_POLL, got %s", c.SettlementTimeout))
+	}
+	return errors.Join(errs...)
 }
 
 func (c Config) settings() workflows.Settings {

@@ -52,3 +52,22 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Errorf("login base = %s, %v", login, err)
 	}
 }
+
+func TestLoadConfigRefusesASettlementThatCannotWork(t *testing.T) {
+	for k, v := range map[string]string{
+		"REFUNDFLOW_GATEWAY_REFUND_URL": "http://gw/refunds", "REFUNDFLOW_GATEWAY_CHARGEBACK_URL": "http://gw/chargebacks",
+		"REFUNDFLOW_GATEWAY_TOKEN_URL": "http://gw/token", "REFUNDFLOW_GATEWAY_CLIENT_ID": "id", "REFUNDFLOW_GATEWAY_CLIENT_SECRET": "secret",
+		"REFUNDFLOW_GENESYS_API_URL": "https://api.mypurecloud.com", "REFUNDFLOW_GENESYS_CLIENT_ID": "gid",
+		"REFUNDFLOW_GENESYS_CLIENT_SECRET": "gsecret", "REFUNDFLOW_GENESYS_WORKTYPE_ID": "wt",
+		"REFUNDFLOW_SETTLEMENT_POLL": "0s", "REFUNDFLOW_SETTLEMENT_TIMEOUT": "-1h",
+	} {
+		t.Setenv(k, v)
+	}
+	var cfg Config
+	err := loadConfig(&cfg)
+	for _, name := range []string{"REFUNDFLOW_SETTLEMENT_POLL", "REFUNDFLOW_SETTLEMENT_TIMEOUT"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("error %v does not name %s", err, name)
+		}
+	}
+}

@@ -80,7 +80,7 @@ func loadConfig(cfg *Config) error {
 	if err := envconfig.Process("refundflow", cfg); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	return errors.Join(cfg.GatewayConfig.Validate(), cfg.GenesysConfig.Validate())
+	return errors.Join(cfg.GatewayConfig.Validate(), cfg.GenesysConfig.Validate(), cfg.validateSettlement())
 }
 
 func printUsage(cfg *Config) {
