@@ -14,22 +14,24 @@ import (
 
 const testEventToken = "test-gateway-event-token"
 
-// starterStub stands in for the starter's POST /v1/gateway-events/erp: it
-// checks the Bearer as the starter does and records what it accepted.
-type starterStub struct {
+// starterStub stands in for one of the starter's gateway-event routes: it
+// checks the caller as the starter does (verify; refusal is its answer
+// otherwise) and records the events of type E it accepted.
+type starterStub[E any] struct {
 	mu       sync.Mutex
-	events   []erpEventBody
+	events   []E
 	refused  int
 	failNext int // answer 503 to this many calls first
+	now      func() time.Time
 	ts       *httptest.Server
 }
 
-func newStarterStub(t *testing.T) *starterStub {
-	st := &starterStub{}
+func newEventStub[E any](t *testing.T, path string, refusal int, verify func(st *starterStub[E], r *http.Request, body []byte) bool) *starterStub[E] {
+	st := &starterStub[E]{now: time.Now}
 	st.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st.mu.Lock()
 		defer st.mu.Unlock()
-		if r.Method != http.MethodPost || r.URL.Path != "/v1/gateway-events/erp" {
+		if r.Method != http.MethodPost || r.URL.Path != path {
 			http.NotFound(w, r)
 			return
 		}
@@ -38,13 +40,13 @@ func newStarterStub(t *testing.T) *starterStub {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		if r.Header.Get("Authorization") != "Bearer "+testEventToken {
+		raw, _ := io.ReadAll(r.Body)
+		if !verify(st, r, raw) {
 			st.refused++
-			w.WriteHeader(http.StatusUnauthorized)
+			w.WriteHeader(refusal)
 			return
 		}
-		raw, _ := io.ReadAll(r.Body)
-		var ev erpEventBody
+		var ev E
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			return
@@ -56,13 +58,20 @@ func newStarterStub(t *testing.T) *starterStub {
 	return st
 }
 
-func (st *starterStub) got() []erpEventBody {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return append([]erpEventBody(nil), st.events...)
+// newStarterStub is the ERP route: the Bearer as the starter checks it.
+func newStarterStub(t *testing.T) *starterStub[erpEventBody] {
+	return newEventStub(t, "/v1/gateway-events/erp", http.StatusUnauthorized, func(_ *starterStub[erpEventBody], r *http.Request, _ []byte) bool {
+		return r.Header.Get("Authorization") == "Bearer "+testEventToken
+	})
 }
 
-func lifecycleHarness(t *testing.T, mutate func(*Config)) (*harness, *starterStub, string) {
+func (st *starterStub[E]) got() []E {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return append([]E(nil), st.events...)
+}
+
+func lifecycleHarness(t *testing.T, mutate func(*Config)) (*harness, *starterStub[erpEventBody], string) {
 	st := newStarterStub(t)
 	h := newHarness(t, func(c *Config) {
 		c.SettleAfter = 2 * time.Second

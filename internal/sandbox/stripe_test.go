@@ -1,14 +1,10 @@
 package sandbox
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,49 +31,15 @@ type stripeEvent struct {
 	} `json:"data"`
 }
 
-// stripeStarterStub is the starter's POST /v1/gateway-events/stripe.
-type stripeStarterStub struct {
-	mu      sync.Mutex
-	events  []stripeEvent
-	refused int
-	now     func() time.Time
-	ts      *httptest.Server
+// newStripeStarterStub is the Stripe route: the signature as the starter
+// verifies it (internal/stripesig), at the stub's now.
+func newStripeStarterStub(t *testing.T) *starterStub[stripeEvent] {
+	return newEventStub(t, "/v1/gateway-events/stripe", http.StatusBadRequest, func(st *starterStub[stripeEvent], r *http.Request, raw []byte) bool {
+		return stripesig.Verify(r.Header.Get("Stripe-Signature"), raw, [][]byte{[]byte(testStripeSecret)}, st.now())
+	})
 }
 
-func newStripeStarterStub(t *testing.T) *stripeStarterStub {
-	st := &stripeStarterStub{now: time.Now}
-	st.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		if r.Method != http.MethodPost || r.URL.Path != "/v1/gateway-events/stripe" {
-			http.NotFound(w, r)
-			return
-		}
-		raw, _ := io.ReadAll(r.Body)
-		if !stripesig.Verify(r.Header.Get("Stripe-Signature"), raw, [][]byte{[]byte(testStripeSecret)}, st.now()) {
-			st.refused++
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		var ev stripeEvent
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		st.events = append(st.events, ev)
-		_, _ = w.Write([]byte(`{"status":"delivered"}`))
-	}))
-	t.Cleanup(st.ts.Close)
-	return st
-}
-
-func (st *stripeStarterStub) got() []stripeEvent {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return append([]stripeEvent(nil), st.events...)
-}
-
-func stripeHarness(t *testing.T) (*harness, *stripeStarterStub) {
+func stripeHarness(t *testing.T) (*harness, *starterStub[stripeEvent]) {
 	st := newStripeStarterStub(t)
 	h := newHarness(t, func(c *Config) {
 		c.SettleAfter = 2 * time.Second
