@@ -65,6 +65,17 @@ func newStarterStub(t *testing.T) *starterStub[erpEventBody] {
 	})
 }
 
+// acceptedFor counts the ERP events the stub accepted for txn.
+func acceptedFor(st *starterStub[erpEventBody], txn string) int {
+	n := 0
+	for _, ev := range st.got() {
+		if ev.TransactionID == txn {
+			n++
+		}
+	}
+	return n
+}
+
 func (st *starterStub[E]) got() []E {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -265,15 +276,7 @@ func TestWebhookFaultRules(t *testing.T) {
 	}
 	h.advance(3 * time.Second)
 	h.flush()
-	st.mu.Lock()
-	late := 0
-	for _, ev := range st.events {
-		if ev.TransactionID == "PENDING-LATE-1" {
-			late++
-		}
-	}
-	st.mu.Unlock()
-	if late != 2 {
+	if late := acceptedFor(st, "PENDING-LATE-1"); late != 2 {
 		t.Errorf("delayed at 5.2s: %d delivered", late)
 	}
 	stats := h.srv.ledger.Stats.Webhooks
@@ -297,15 +300,7 @@ func TestWebhookFaultRules(t *testing.T) {
 	// acknowledged: both events, after redeliverAfter.
 	h.advance(h.srv.redeliverAfter())
 	h.flush()
-	st.mu.Lock()
-	redelivered := 0
-	for _, ev := range st.events {
-		if ev.TransactionID == "PENDING-DROP-1" {
-			redelivered++
-		}
-	}
-	st.mu.Unlock()
-	if redelivered != 2 {
+	if redelivered := acceptedFor(st, "PENDING-DROP-1"); redelivered != 2 {
 		t.Errorf("dropped, after the redelivery: %d delivered, want 2", redelivered)
 	}
 }
