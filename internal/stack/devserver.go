@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -89,10 +90,35 @@ type DevServer struct {
 
 // StartDevServer runs a dev server on a free port and waits until it is
 // healthy. A missing CLI is an error: nothing here downloads one.
+//
+// Free ports are only free when asked: the dev server picks several more
+// of its own the same way, and tests in other packages start servers at
+// the same moment, so two can collide and the loser exits at once
+// ("address already in use"). A server that exits before it is healthy is
+// started again on new ports, up to devServerStarts times.
 func StartDevServer(ctx context.Context, o DevServerOptions) (*DevServer, error) {
 	if _, err := os.Stat(o.CLI); err != nil {
 		return nil, fmt.Errorf("the Temporal CLI is missing (run `make tools`): %w", err)
 	}
+	var errs []error
+	for range devServerStarts {
+		d, err := startDevServerOnce(ctx, o)
+		if err == nil {
+			return d, nil
+		}
+		errs = append(errs, err)
+		if !errors.Is(err, errExitedEarly) || ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+const devServerStarts = 3
+
+var errExitedEarly = errors.New("dev server exited before it was healthy")
+
+func startDevServerOnce(ctx context.Context, o DevServerOptions) (*DevServer, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
@@ -127,23 +153,33 @@ func (d *DevServer) Crash(ctx context.Context, down time.Duration) error {
 	return d.wait(ctx)
 }
 
+// wait waits until the server answers, and gives up at once when it exits.
 func (d *DevServer) wait(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	return WaitTemporal(ctx, d.HostPort)
+	return Poll(ctx, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+		if !d.Running() {
+			return true, fmt.Errorf("%w on %s", errExitedEarly, d.HostPort)
+		}
+		return healthy(ctx, d.HostPort)
+	})
 }
 
 // WaitTemporal dials until the frontend answers a health check.
 func WaitTemporal(ctx context.Context, hostPort string) error {
 	return Poll(ctx, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
-		c, err := client.Dial(client.Options{HostPort: hostPort, Logger: quiet{}})
-		if err != nil {
-			return false, err
-		}
-		defer c.Close()
-		_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
-		return err == nil, err
+		return healthy(ctx, hostPort)
 	})
+}
+
+func healthy(ctx context.Context, hostPort string) (bool, error) {
+	c, err := client.Dial(client.Options{HostPort: hostPort, Logger: quiet{}})
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err == nil, err
 }
 
 // WaitPollers waits until a worker polls the task queue for workflow and
