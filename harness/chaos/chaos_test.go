@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/refundflow/refundflow/internal/pci"
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/stack"
 )
 
 // TestChaosShortRun is the chaos run CI makes on every change: the same
@@ -302,6 +305,38 @@ func TestWebhookFaultRates(t *testing.T) {
 		for i := range want {
 			if d := got[i] - want[i]; d > 1e-9 || d < -1e-9 {
 				t.Errorf("share %d: %v, want %v (rates %v)", i, got[i], want[i], rates)
+			}
+		}
+	}
+}
+
+// Under -gateway adyen every transaction ID is a pspReference the
+// sandbox's Adyen rules read: 16 letters and digits, the lifecycle's
+// letters first, the first of each with every webhook fault rule, and none
+// the starter's card screen would take for a card number.
+func TestPlanAdyenPSPReferences(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []Config{ShortConfig(), DefaultConfig()} {
+		cfg.Gateway = stack.GatewayAdyen
+		p := newPlan(cfg.planShape(), 7)
+		seen := map[string]bool{}
+		for _, tx := range p.Txns {
+			if !regexp.MustCompile(`^[A-Z0-9]{16}$`).MatchString(tx.ID) || seen[tx.ID] || pci.ContainsCardNumber(tx.ID) {
+				t.Errorf("%s (%s) is no unique, card-free pspReference", tx.ID, tx.Class)
+			}
+			seen[tx.ID] = true
+			if rule := adyenLifecycle[tx.Class]; rule != "" && !strings.HasPrefix(tx.ID, rule) {
+				t.Errorf("%s transaction %s lacks its rule %s", tx.Class, tx.ID, rule)
+			}
+			if rule := adyenLifecycle[tx.Class]; rule == "" && !strings.HasPrefix(tx.ID, "K") {
+				t.Errorf("%s transaction %s starts with a rule", tx.Class, tx.ID)
+			}
+		}
+		for _, rule := range adyenRules {
+			for _, prefix := range []string{"PEND", "PFAIL", "REVERSE"} {
+				if !slices.ContainsFunc(p.Txns, func(tx *txnPlan) bool { return strings.HasPrefix(tx.ID, prefix+rule) }) {
+					t.Errorf("N=%d: no %s%s transaction", cfg.N, prefix, rule)
+				}
 			}
 		}
 	}
