@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -319,8 +320,7 @@ func (s *Server) deliver(ctx context.Context, wh *Webhook) {
 		if wh.Gateway == gatewayAdyen {
 			h.Set("User-Agent", "Adyen HttpClient 1.0")
 			if adyenUser != "" {
-				req := &http.Request{Header: h}
-				req.SetBasicAuth(adyenUser, adyenPassword)
+				h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(adyenUser+":"+adyenPassword)))
 			}
 		} else if wh.Gateway == gatewayStripe {
 			// Signed at each attempt, as Stripe does: t is the time of sending.
