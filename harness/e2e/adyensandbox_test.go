@@ -61,6 +61,7 @@ func TestAdyenSandbox(t *testing.T) {
 	start("dup", "KDUP", "Refund_Processed", "25.00", "USD")
 	start("badsig", "KBADSIG", "Refund_Processed", "25.00", "USD")
 	start("outage", "FAIL", "Refund_Processed", "25.00", "USD")
+	start("hang", "HANG", "Refund_Processed", "25.00", "USD")
 	start("chargeback", "K", "Chargeback_Requested", "25.00", "USD")
 	notPSP := testenv.Unique("TXN-")
 	if r := w.PostDisposition(testenv.Disposition(notPSP, "Refund_Processed", "25.00")); r.Code != http.StatusAccepted {
@@ -189,6 +190,14 @@ func TestAdyenSandbox(t *testing.T) {
 		led = w.Transaction(txn)
 		if len(led.Submissions) != 1 || led.RefundsCreated != 1 || led.Submissions[0].IdempotencyKey != txn+":refund" {
 			t.Errorf("after approval: %+v", led.Submissions)
+		}
+	})
+	t.Run("Adyen made it but the answer was lost: the retry's same key is replayed, one refund", func(t *testing.T) {
+		txn := txns["hang"]
+		completedOnce(t, txn)
+		led := w.Transaction(txn)
+		if sub := led.Submissions[0]; sub.Requests < 2 || sub.Replays < 1 || sub.Faults["hang"] != 1 || sub.Creations != 1 {
+			t.Errorf("hang then replay: %+v", sub)
 		}
 	})
 	t.Run("a chargeback and a transaction that is no pspReference go to review, Adyen never called", func(t *testing.T) {
