@@ -13,6 +13,7 @@ import (
 const (
 	GatewayKindERP    = "erp"
 	GatewayKindStripe = "stripe"
+	GatewayKindAdyen  = "adyen"
 )
 
 // envPrefix is what the worker passes to envconfig; messages name the full
@@ -23,7 +24,7 @@ const envPrefix = "REFUNDFLOW_"
 // The tags carry no prefix: the worker processes it with prefix REFUNDFLOW
 // (embedded anonymously, or on its own), so Kind is REFUNDFLOW_GATEWAY_KIND.
 type GatewayConfig struct {
-	Kind          string        `envconfig:"GATEWAY_KIND" default:"erp" desc:"erp (OAuth2 JSON API) or stripe (POST /v1/refunds)"`
+	Kind          string        `envconfig:"GATEWAY_KIND" default:"erp" desc:"erp (OAuth2 JSON API), stripe (POST /v1/refunds) or adyen (POST /v71/payments/{pspReference}/refunds)"`
 	RefundURL     string        `envconfig:"GATEWAY_REFUND_URL" desc:"ERP endpoint refunds are POSTed to (erp)"`
 	ChargebackURL string        `envconfig:"GATEWAY_CHARGEBACK_URL" desc:"ERP endpoint chargebacks are POSTed to (erp)"`
 	TokenURL      string        `envconfig:"GATEWAY_TOKEN_URL" desc:"OAuth2 client-credentials token endpoint (erp)"`
@@ -34,6 +35,10 @@ type GatewayConfig struct {
 	Timeout       time.Duration `envconfig:"GATEWAY_TIMEOUT" default:"15s" desc:"timeout of one gateway HTTP call"`
 	StripeBaseURL string        `envconfig:"STRIPE_BASE_URL" default:"https://api.stripe.com" desc:"Stripe API base URL (stripe; stripe-mock in tests)"`
 	StripeAPIKey  string        `envconfig:"STRIPE_API_KEY" desc:"Stripe secret or restricted key with refund write access (stripe); never logged"`
+	// Adyen (adyen.go): the Checkout API base without its version.
+	AdyenBaseURL         string `envconfig:"ADYEN_BASE_URL" default:"https://checkout-test.adyen.com" desc:"Adyen Checkout API base, without the version (adyen): test https://checkout-test.adyen.com, live https://<prefix>-checkout-live.adyenpayments.com/checkout"`
+	AdyenAPIKey          string `envconfig:"ADYEN_API_KEY" desc:"Adyen API key of a web service user allowed to refund, sent as X-API-Key (adyen); never logged"`
+	AdyenMerchantAccount string `envconfig:"ADYEN_MERCHANT_ACCOUNT" desc:"Adyen merchant account the payments were made on (adyen)"`
 }
 
 // KindOrDefault is the gateway kind, erp when unset (a config built in code
@@ -58,8 +63,10 @@ func (c GatewayConfig) Validate() error {
 		errs = append(errs, c.validateERP()...)
 	case GatewayKindStripe:
 		errs = append(errs, c.validateStripe()...)
+	case GatewayKindAdyen:
+		errs = append(errs, c.validateAdyen()...)
 	default:
-		errs = append(errs, fmt.Errorf("%sGATEWAY_KIND must be %q or %q, not %q", envPrefix, GatewayKindERP, GatewayKindStripe, kind))
+		errs = append(errs, fmt.Errorf("%sGATEWAY_KIND must be %q, %q or %q, not %q", envPrefix, GatewayKindERP, GatewayKindStripe, GatewayKindAdyen, kind))
 	}
 	return errors.Join(errs...)
 }
@@ -80,6 +87,15 @@ func (c GatewayConfig) validateStripe() []error {
 	var errs []error
 	errs = append(errs, requireURL("STRIPE_BASE_URL", c.StripeBaseURL, when)...)
 	errs = append(errs, require("STRIPE_API_KEY", c.StripeAPIKey, when)...)
+	return errs
+}
+
+func (c GatewayConfig) validateAdyen() []error {
+	when := " (with " + envPrefix + "GATEWAY_KIND=adyen)"
+	var errs []error
+	errs = append(errs, requireURL("ADYEN_BASE_URL", c.AdyenBaseURL, when)...)
+	errs = append(errs, require("ADYEN_API_KEY", c.AdyenAPIKey, when)...)
+	errs = append(errs, require("ADYEN_MERCHANT_ACCOUNT", c.AdyenMerchantAccount, when)...)
 	return errs
 }
 

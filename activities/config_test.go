@@ -79,8 +79,16 @@ func TestGatewayConfigNamesWhatIsMissing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "REFUNDFLOW_STRIPE_API_KEY") || strings.Contains(err.Error(), "TOKEN_URL") {
 		t.Errorf("stripe: %v", err)
 	}
-	if err := (GatewayConfig{Kind: "adyen", Timeout: time.Second}).Validate(); err == nil || !strings.Contains(err.Error(), "REFUNDFLOW_GATEWAY_KIND") {
+	if err := (GatewayConfig{Kind: "worldpay", Timeout: time.Second}).Validate(); err == nil || !strings.Contains(err.Error(), "REFUNDFLOW_GATEWAY_KIND must be") {
 		t.Errorf("unknown kind: %v", err)
+	}
+	err = GatewayConfig{Kind: "adyen", Timeout: time.Second, AdyenBaseURL: "https://checkout-test.adyen.com", AdyenAPIKey: "AQE-secret-key"}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "REFUNDFLOW_ADYEN_MERCHANT_ACCOUNT") || strings.Contains(err.Error(), "REFUNDFLOW_ADYEN_API_KEY") ||
+		strings.Contains(err.Error(), "AQE-secret-key") || strings.Contains(err.Error(), "TOKEN_URL") {
+		t.Errorf("adyen: %v", err)
+	}
+	if err := (GatewayConfig{Kind: "adyen", Timeout: time.Second, AdyenBaseURL: "https://checkout-test.adyen.com", AdyenAPIKey: "k", AdyenMerchantAccount: "M"}).Validate(); err != nil {
+		t.Errorf("a complete adyen config: %v", err)
 	}
 	if err := (GatewayConfig{Kind: "stripe", StripeBaseURL: "https://api.stripe.com", StripeAPIKey: "k"}).Validate(); err == nil || !strings.Contains(err.Error(), "REFUNDFLOW_GATEWAY_TIMEOUT") {
 		t.Errorf("zero timeout: %v", err)

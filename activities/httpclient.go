@@ -55,6 +55,9 @@ type apiClient struct {
 	// classify turns a non-2xx answer into a failure; nil applies the
 	// contract's generic rule (classifyStatus).
 	classify func(remote, *response) failure
+	// authorize puts the credential on a request; nil sends it as
+	// Authorization: Bearer (Adyen takes its API key as X-API-Key).
+	authorize func(h http.Header, token string)
 }
 
 // outgoing is one request; its body is a byte slice so the request can be
@@ -121,7 +124,11 @@ func (c *apiClient) send(ctx context.Context, out outgoing, token string) (*resp
 	for k, vs := range out.header {
 		req.Header[k] = vs
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	if c.authorize != nil {
+		c.authorize(req.Header, token)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "refundflow")
 	if out.contentType != "" {

@@ -105,6 +105,13 @@ run="$(date +%s)"
 ok_txn="DEMO-$run-OK"
 fail_txn="FAIL-DEMO-$run"
 card_txn="DEMO-$run-CARD"
+if [[ "${GATEWAY_KIND:-erp}" == "adyen" ]]; then
+	# Adyen refunds a payment by its pspReference, 16 letters and digits;
+	# the sandbox's Adyen fails FAIL... ones until healed, as the ERP does.
+	ok_txn="KDEMO${run}A"
+	fail_txn="FAIL${run}DM"
+	card_txn="KCARD${run}A"
+fi
 
 step "1. A refund that succeeds ($ok_txn, 49.99 USD)"
 post_disposition "$(disposition "$ok_txn" Refund_Processed 49.99)"

@@ -52,6 +52,20 @@ if [[ -n "${REFUNDFLOW_GATEWAY_REFUND_URL+set}" ]]; then
 	gateway_side="$REFUNDFLOW_GATEWAY_REFUND_URL"
 elif [[ "${REFUNDFLOW_GATEWAY_KIND:-erp}" == "stripe" && -n "${REFUNDFLOW_STRIPE_BASE_URL+set}" ]]; then
 	gateway_side="Stripe at $REFUNDFLOW_STRIPE_BASE_URL"
+elif [[ "${REFUNDFLOW_GATEWAY_KIND:-erp}" == "adyen" && -n "${REFUNDFLOW_ADYEN_BASE_URL+set}" ]]; then
+	gateway_side="Adyen at $REFUNDFLOW_ADYEN_BASE_URL"
+elif [[ "${REFUNDFLOW_GATEWAY_KIND:-erp}" == "adyen" ]]; then
+	# The sandbox's own Adyen: validates against Adyen's spec, answers
+	# "received", settles by HMAC-signed webhook only (docs/adyen.md).
+	gateway_side="the sandbox's Adyen"
+	export REFUNDFLOW_ADYEN_BASE_URL="$sandbox_url/adyen"
+	export REFUNDFLOW_ADYEN_API_KEY="${REFUNDFLOW_ADYEN_API_KEY-sandbox-adyen-api-key}"
+	export REFUNDFLOW_ADYEN_MERCHANT_ACCOUNT="${REFUNDFLOW_ADYEN_MERCHANT_ACCOUNT-SandboxMerchantECOM}"
+	export REFUNDFLOW_SANDBOX_ADYEN_API_KEYS="${REFUNDFLOW_SANDBOX_ADYEN_API_KEYS-$REFUNDFLOW_ADYEN_API_KEY}"
+	export REFUNDFLOW_SANDBOX_ADYEN_MERCHANT_ACCOUNT="${REFUNDFLOW_SANDBOX_ADYEN_MERCHANT_ACCOUNT-$REFUNDFLOW_ADYEN_MERCHANT_ACCOUNT}"
+	# As for the ERP: an outage reaches review in seconds here.
+	export REFUNDFLOW_GATEWAY_TIMEOUT="${REFUNDFLOW_GATEWAY_TIMEOUT-5s}"
+	export REFUNDFLOW_GATEWAY_RETRY_WINDOW="${REFUNDFLOW_GATEWAY_RETRY_WINDOW-30s}"
 elif [[ "${REFUNDFLOW_GATEWAY_KIND:-erp}" == "stripe" ]]; then
 	# The sandbox's own Stripe: stateful, settles later, signs its webhooks.
 	gateway_side="the sandbox's Stripe"
@@ -102,6 +116,14 @@ export REFUNDFLOW_SANDBOX_GATEWAY_EVENT_TOKEN="${REFUNDFLOW_SANDBOX_GATEWAY_EVEN
 # Its Stripe webhooks are signed with a secret this starter verifies.
 export REFUNDFLOW_STRIPE_WEBHOOK_SECRETS="${REFUNDFLOW_STRIPE_WEBHOOK_SECRETS-whsec_dev_sandbox}"
 export REFUNDFLOW_SANDBOX_STRIPE_WEBHOOK_SECRET="${REFUNDFLOW_SANDBOX_STRIPE_WEBHOOK_SECRET-${REFUNDFLOW_STRIPE_WEBHOOK_SECRETS%%,*}}"
+# Its Adyen webhooks are signed with an HMAC key this starter verifies, and
+# carry the Basic auth it asks for.
+export REFUNDFLOW_ADYEN_HMAC_KEYS="${REFUNDFLOW_ADYEN_HMAC_KEYS-6465762D6164796E2D686D61632D6B65792D666F722D6D616B652D6465762121}"
+export REFUNDFLOW_SANDBOX_ADYEN_HMAC_KEY="${REFUNDFLOW_SANDBOX_ADYEN_HMAC_KEY-${REFUNDFLOW_ADYEN_HMAC_KEYS%%,*}}"
+export REFUNDFLOW_ADYEN_WEBHOOK_USERNAME="${REFUNDFLOW_ADYEN_WEBHOOK_USERNAME-dev-adyen-webhooks}"
+export REFUNDFLOW_ADYEN_WEBHOOK_PASSWORD="${REFUNDFLOW_ADYEN_WEBHOOK_PASSWORD-dev-adyen-webhook-password}"
+export REFUNDFLOW_SANDBOX_ADYEN_WEBHOOK_USERNAME="${REFUNDFLOW_SANDBOX_ADYEN_WEBHOOK_USERNAME-$REFUNDFLOW_ADYEN_WEBHOOK_USERNAME}"
+export REFUNDFLOW_SANDBOX_ADYEN_WEBHOOK_PASSWORD="${REFUNDFLOW_SANDBOX_ADYEN_WEBHOOK_PASSWORD-$REFUNDFLOW_ADYEN_WEBHOOK_PASSWORD}"
 
 temporal_port=7233
 ui_port=8233
@@ -171,12 +193,17 @@ STARTER_URL=$starter_url
 SANDBOX_URL=$sandbox_url
 UI_URL=$ui_url
 NAMESPACE=$namespace
+GATEWAY_KIND=${REFUNDFLOW_GATEWAY_KIND:-erp}
 WEBHOOK_TOKEN=${REFUNDFLOW_WEBHOOK_TOKENS%%,*}
 APPROVER_TOKEN=$(printf '%s' "${REFUNDFLOW_APPROVER_TOKENS%%,*}" | cut -d: -f2-)
 ENV
 )
 
 txn="TXN-$(date +%s)"
+if [[ "${REFUNDFLOW_GATEWAY_KIND:-erp}" == "adyen" ]]; then
+	# Adyen refunds a payment by its pspReference: 16 letters and digits.
+	txn="KDEV$(date +%s)AA"
+fi
 webhook_token="${REFUNDFLOW_WEBHOOK_TOKENS%%,*}"
 cat <<MSG
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/refundflow/refundflow/internal/adyensig"
 	"github.com/refundflow/refundflow/internal/codec"
 	"github.com/refundflow/refundflow/internal/money"
 	"github.com/refundflow/refundflow/internal/remediation"
@@ -38,6 +39,11 @@ type Config struct {
 	// webhooks; several allow rotation.
 	GatewayEventTokens   []string `envconfig:"GATEWAY_EVENT_TOKENS" desc:"comma-separated Bearer tokens accepted on POST /v1/gateway-events/erp; empty refuses every ERP event"`
 	StripeWebhookSecrets []string `envconfig:"STRIPE_WEBHOOK_SECRETS" desc:"comma-separated Stripe webhook signing secrets (whsec_...) for POST /v1/gateway-events/stripe; empty refuses every Stripe event"`
+	// Adyen's webhooks: each item's HMAC key (hex, from the Customer Area),
+	// and the optional Basic auth set on the webhook.
+	AdyenHMACKeys        []string `envconfig:"ADYEN_HMAC_KEYS" desc:"comma-separated Adyen webhook HMAC keys (hex) for POST /v1/gateway-events/adyen; empty refuses every Adyen event"`
+	AdyenWebhookUsername string   `envconfig:"ADYEN_WEBHOOK_USERNAME" desc:"Basic auth user name Adyen's webhooks must carry (optional; set with ADYEN_WEBHOOK_PASSWORD)"`
+	AdyenWebhookPassword string   `envconfig:"ADYEN_WEBHOOK_PASSWORD" desc:"Basic auth password Adyen's webhooks must carry; never logged"`
 }
 
 // settings is Config checked and parsed into what the handlers use.
@@ -55,6 +61,9 @@ type settings struct {
 
 	gatewayEvents tokenSet
 	stripeSecrets [][]byte
+	adyenHMACKeys [][]byte
+	// adyenBasic is nil when Adyen's webhooks carry no Basic auth.
+	adyenBasic *adyenBasicAuth
 }
 
 // loadConfig reads the environment. Errors name the variable at fault.
@@ -113,6 +122,23 @@ func (c *Config) parse() (settings, error) {
 		if sec = strings.TrimSpace(sec); sec != "" {
 			s.stripeSecrets = append(s.stripeSecrets, []byte(sec))
 		}
+	}
+	for _, k := range c.AdyenHMACKeys {
+		if k = strings.TrimSpace(k); k == "" {
+			continue
+		}
+		key, err := adyensig.ParseKey(k)
+		if err != nil {
+			return s, fmt.Errorf("REFUNDFLOW_ADYEN_HMAC_KEYS: %w", err)
+		}
+		s.adyenHMACKeys = append(s.adyenHMACKeys, key)
+	}
+	switch user, password := strings.TrimSpace(c.AdyenWebhookUsername), c.AdyenWebhookPassword; {
+	case user == "" && password == "":
+	case user == "" || password == "":
+		return s, errors.New("REFUNDFLOW_ADYEN_WEBHOOK_USERNAME and REFUNDFLOW_ADYEN_WEBHOOK_PASSWORD: set both, or neither")
+	default:
+		s.adyenBasic = &adyenBasicAuth{user: newSecret(user), password: newSecret(password)}
 	}
 	if s.dispositions, err = remediation.ParseDispositions(c.Dispositions); err != nil {
 		return s, fmt.Errorf("REFUNDFLOW_DISPOSITIONS: %w", err)

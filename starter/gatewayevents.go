@@ -151,6 +151,19 @@ func readGatewayEvent(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 // transaction no remediation knows (the gateway must not retry it for
 // days), 503 when Temporal cannot be reached (it retries).
 func (s *server) deliverGatewayEvent(w http.ResponseWriter, r *http.Request, txn string, ev remediation.GatewayEvent) {
+	outcome, err := s.handOverGatewayEvent(r, txn, ev)
+	if err != nil {
+		s.temporalFailed(w, r, "signal gateway event", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": outcome})
+}
+
+// handOverGatewayEvent signals the transaction's workflow, or reopens a
+// remediation that ended Completed, and says what became of the event:
+// delivered, reopened, or "no open remediation" (logged as a warning). An
+// error is Temporal's: the gateway must deliver again.
+func (s *server) handOverGatewayEvent(r *http.Request, txn string, ev remediation.GatewayEvent) (string, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.startTimeout)
 	defer cancel()
 	err := s.temporal.SignalWorkflow(ctx, remediation.WorkflowID(txn), "", remediation.GatewayEventSignal, ev)
@@ -163,20 +176,18 @@ func (s *server) deliverGatewayEvent(w http.ResponseWriter, r *http.Request, txn
 		} else if err == nil {
 			s.logger.WarnContext(r.Context(), "the gateway reports a failure after the remediation ended Completed: back in front of finance",
 				"gateway", ev.Gateway, "eventId", ev.EventID, "transactionId", txn, "gatewayStatus", ev.Status)
-			writeJSON(w, http.StatusOK, map[string]string{"status": "reopened"})
-			return
+			return "reopened", nil
 		}
 	}
 	switch {
 	case isNotFound(err) || errors.Is(err, errNothingToReopen):
 		s.logger.WarnContext(r.Context(), "gateway event for a transaction with no open remediation; nothing to do",
 			"gateway", ev.Gateway, "eventId", ev.EventID, "transactionId", txn, "gatewayStatus", ev.Status)
-		writeJSON(w, http.StatusOK, map[string]string{"status": "no open remediation"})
+		return "no open remediation", nil
 	case err != nil:
-		s.temporalFailed(w, r, "signal gateway event", err)
-	default:
-		s.logger.InfoContext(r.Context(), "gateway event delivered", "gateway", ev.Gateway, "eventId", ev.EventID,
-			"transactionId", txn, "gatewayStatus", ev.Status)
-		writeJSON(w, http.StatusOK, map[string]string{"status": "delivered"})
+		return "", err
 	}
+	s.logger.InfoContext(r.Context(), "gateway event delivered", "gateway", ev.Gateway, "eventId", ev.EventID,
+		"transactionId", txn, "gatewayStatus", ev.Status)
+	return "delivered", nil
 }

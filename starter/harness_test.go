@@ -54,6 +54,9 @@ func testSettings(t *testing.T, namespace, taskQueue string, startTimeout time.D
 
 		GatewayEventTokens:   []string{gatewayEventToken},
 		StripeWebhookSecrets: []string{stripeSecretOld, stripeSecretNew},
+		AdyenHMACKeys:        []string{adyenHMACOld, adyenHMACNew},
+		AdyenWebhookUsername: adyenWebhookUser,
+		AdyenWebhookPassword: adyenWebhookPassword,
 	}
 	st, err := cfg.parse()
 	if err != nil {

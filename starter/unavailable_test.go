@@ -51,6 +51,12 @@ func TestTemporalDown(t *testing.T) {
 	check("list", api.list("state=AwaitingReview", aliceToken))
 	check("gateway event", api.request(http.MethodPost, "/v1/gateway-events/erp", gatewayEventToken,
 		map[string]any{"eventId": "evt-down", "transactionId": txnID("down"), "refundId": "r", "status": "succeeded"}))
+	// Adyen delivers the batch again on anything but its [accepted].
+	check("Adyen event", api.send(http.MethodPost, "/v1/gateway-events/adyen",
+		adyenBody(adyenItem(t, adyenHMACOld, txnID("down"), "REFUND", "true", "")), func(r *http.Request) {
+			r.Header.Set("Content-Type", "application/json")
+			r.SetBasicAuth(adyenWebhookUser, adyenWebhookPassword)
+		}))
 
 	// What does not need Temporal still answers as usual.
 	if resp := api.postDisposition(dispositionBody(txnID("down"), "Issue_Resolved", "1.00")); resp.code != http.StatusOK {

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"time"
+
+	"github.com/refundflow/refundflow/internal/stack"
 )
 
 // Config is one chaos run: how much traffic, how many crashes, and how
@@ -75,6 +77,12 @@ type Config struct {
 
 	// SettleTimeout bounds each wait for the workflows to come to rest.
 	SettleTimeout time.Duration
+
+	// Gateway is the worker's REFUNDFLOW_GATEWAY_KIND at the sandbox: erp
+	// (the default) or adyen (the sandbox's Adyen side: pspReference-shaped
+	// transaction IDs, outcomes by signed webhook only, chargebacks to
+	// review).
+	Gateway string
 }
 
 // DefaultConfig is the full run of issue 6.
@@ -100,6 +108,7 @@ func DefaultConfig() Config {
 		HangFor:          10 * time.Second,
 		RetryAfter:       time.Second,
 		SettleTimeout:    6 * time.Minute,
+		Gateway:          stack.GatewayERP,
 
 		LifecycleShare:      0.04,
 		SettleAfter:         1500 * time.Millisecond,
@@ -163,6 +172,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.WebhookDelayFor, "webhook-delay-for", c.WebhookDelayFor, "how late a delayed gateway webhook is sent")
 	fs.BoolVar(&c.BreakIdempotency, "break-idempotency", c.BreakIdempotency, "sabotage: the gateway ignores the Idempotency-Key (the run must then fail)")
 	fs.DurationVar(&c.SettleTimeout, "settle-timeout", c.SettleTimeout, "longest wait for the workflows to come to rest")
+	fs.StringVar(&c.Gateway, "gateway", c.Gateway, "the worker's gateway at the sandbox: erp or adyen")
 }
 
 // validate refuses settings that would make the run prove nothing.
@@ -199,6 +209,9 @@ func (c Config) validate() error {
 	}
 	if c.SettleAfter <= 0 || c.SettlementPoll <= 0 {
 		errs = append(errs, errors.New("-settle-after and -settlement-poll must be positive, or nothing settles within the run"))
+	}
+	if c.Gateway != stack.GatewayERP && c.Gateway != stack.GatewayAdyen {
+		errs = append(errs, fmt.Errorf("-gateway %q: erp or adyen", c.Gateway))
 	}
 	if c.Out == "" {
 		errs = append(errs, errors.New("-out must name a directory"))

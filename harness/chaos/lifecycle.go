@@ -64,7 +64,9 @@ func (v *verdict) countLifecycle(runs []execution, f *facts, st remediation.Stat
 			if c.Failed {
 				outcome = lcFailed
 			}
-			by, ok := heard(c, "succeeded", "failed")
+			// Adyen's words for a failure are failed (REFUND success=false)
+			// and refund_failed (REFUND_FAILED).
+			by, ok := heard(c, "succeeded", "failed", "refund_failed")
 			if !ok {
 				by = lcAtSubmission
 			}
@@ -78,7 +80,7 @@ func (v *verdict) countLifecycle(runs []execution, f *facts, st remediation.Stat
 		}
 		if c.Reversed {
 			v.lifecycle[lcReversed]++
-			_, took := heard(c, "reversed")
+			_, took := heard(c, "reversed", "refunded_reversed")
 			switch {
 			case reopened:
 				v.lifecycle[lcReopened]++

@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/refundflow/refundflow/internal/stack"
 )
 
 // txnClass is what a transaction's first disposition asks for.
@@ -141,10 +145,36 @@ type planShape struct {
 	DuplicateShare float64
 	// LifecycleShare of the originals are of each gateway lifecycle.
 	LifecycleShare float64
+	// Adyen: transaction IDs are pspReferences, with the sandbox's Adyen
+	// rules (adyenLifecycle, adyenRules) instead of the ERP's prefixes.
+	Adyen bool
 }
 
 func (c Config) planShape() planShape {
-	return planShape{N: c.N, DuplicateShare: c.DuplicateShare, LifecycleShare: c.LifecycleShare}
+	return planShape{N: c.N, DuplicateShare: c.DuplicateShare, LifecycleShare: c.LifecycleShare, Adyen: c.Gateway == stack.GatewayAdyen}
+}
+
+// The sandbox's Adyen rules (internal/sandbox/adyen.go): a pspReference is
+// 16 letters and digits, so the rules are letters, and so is the filler.
+var (
+	adyenLifecycle = map[txnClass]string{classPending: "PEND", classPendFail: "PFAIL", classReverse: "REVERSE"}
+	adyenRules     = []string{"DROP", "REORDER", "BADSIG", "DUP"}
+)
+
+// adyenTxnID is the i-th transaction's pspReference: the rule letters, Z
+// filler, and i in upper-case base 35 (0-9, A-Y: no Z, so the filler never
+// reads as a digit). No run of digits in it is long enough to look like a
+// card number to the starter's screen, and the filler and the leading K of
+// a plain one match no sandbox rule.
+func adyenTxnID(rule string, i int) string {
+	if rule == "" {
+		rule = "K"
+	}
+	n := strings.ToUpper(strconv.FormatInt(int64(i), 35))
+	if len(rule)+len(n) > 16 {
+		panic(fmt.Sprintf("chaos: transaction %d does not fit a pspReference after %q", i, rule))
+	}
+	return rule + strings.Repeat("Z", 16-len(rule)-len(n)) + n
 }
 
 // newPlan draws the run's traffic: n posts, a share of them duplicates of
@@ -197,7 +227,16 @@ func newPlan(shape planShape, seed uint64) *plan {
 		}
 	}
 	ruled := map[txnClass]int{}
-	for _, t := range p.Txns {
+	for i, t := range p.Txns {
+		if shape.Adyen {
+			rule := adyenLifecycle[t.Class]
+			if rule != "" && ruled[t.Class] < len(adyenRules) {
+				rule += adyenRules[ruled[t.Class]]
+				ruled[t.Class]++
+			}
+			t.ID = adyenTxnID(rule, i+1)
+			continue
+		}
 		if prefix := lifecyclePrefix[t.Class]; prefix != "" {
 			switch {
 			case ruled[t.Class] < len(pendingRules):

@@ -73,6 +73,7 @@ type Report struct {
 		GatewayRequests    int            `json:"gatewayRequests"`
 		IdempotentReplays  int            `json:"idempotentReplays"`
 		DoubleRefunds      int            `json:"doubleRefunds"`
+		SpecViolations     int            `json:"specViolations"`
 		Lost               int            `json:"lost"`
 		Reviews            int            `json:"reviews"`
 		Workitems          int            `json:"workitems"`
@@ -121,6 +122,7 @@ type settings struct {
 	TokenExpireEvery int     `json:"tokenExpireEvery"`
 	GenesysFault5xx  float64 `json:"genesysFault5xx"`
 	BreakIdempotency bool    `json:"breakIdempotency"`
+	Gateway          string  `json:"gateway"`
 }
 
 // durations summarises times from the first post to an outcome.
@@ -150,7 +152,8 @@ func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
 	c := r.cfg
 	rep.Settings = settings{N: c.N, Clients: c.Clients, Seed: r.seed, GatewayTimeout: c.GatewayTimeout.String(), RetryWindow: c.RetryWindow.String(),
 		ReviewReminder: c.ReviewReminder.String(), Fault5xx: c.Fault5xx, Fault429: c.Fault429, FaultHang: c.FaultHang, HangFor: c.HangFor.String(),
-		Fault422: c.Fault422, TokenExpireEvery: c.TokenExpireEvery, GenesysFault5xx: c.GenesysFault5xx, BreakIdempotency: c.BreakIdempotency}
+		Fault422: c.Fault422, TokenExpireEvery: c.TokenExpireEvery, GenesysFault5xx: c.GenesysFault5xx, BreakIdempotency: c.BreakIdempotency,
+		Gateway: c.Gateway}
 
 	d := &rep.Dispositions
 	d.ByClass, d.DuplicatesByKind = map[string]int{}, map[string]int{}
@@ -201,7 +204,8 @@ func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
 		o.States[string(s)] = n
 	}
 	o.RefundsCreated, o.ChargebacksCreated = f.ledger.Summary.RefundsCreated, f.ledger.Summary.ChargebacksCreated
-	for _, subs := range []map[string]*sandbox.Submission{f.ledger.Refunds, f.ledger.Chargebacks} {
+	o.SpecViolations = f.ledger.Stats.SpecViolations
+	for _, subs := range []map[string]*sandbox.Submission{f.ledger.Refunds, f.ledger.Chargebacks, f.ledger.AdyenRefunds} {
 		for _, s := range subs {
 			o.GatewayRequests += s.Requests
 			o.IdempotentReplays += s.Replays
@@ -288,7 +292,7 @@ func (rep *Report) Print(w io.Writer) {
 	s := rep.Settings
 	row("Refundflow chaos run", "%s  (N=%d, %d clients, seed %d, %s)", rep.Result, s.N, s.Clients, s.Seed, rep.Duration)
 	row("  run directory", "%s", rep.Dir)
-	row("  worker", "gateway timeout %s, retry window %s, review reminder %s", s.GatewayTimeout, s.RetryWindow, s.ReviewReminder)
+	row("  worker", "gateway %s, timeout %s, retry window %s, review reminder %s", s.Gateway, s.GatewayTimeout, s.RetryWindow, s.ReviewReminder)
 	if s.BreakIdempotency {
 		row("  SABOTAGE", "the gateway ignores the Idempotency-Key")
 	}
@@ -327,6 +331,7 @@ func (rep *Report) Print(w io.Writer) {
 	row("chargebacks created", "%d", o.ChargebacksCreated)
 	row("  gateway requests", "%d, of them idempotent replays %d", o.GatewayRequests, o.IdempotentReplays)
 	row("double refunds", "%d", o.DoubleRefunds)
+	row("spec violations", "%d", o.SpecViolations)
 	row("lost", "%d", o.Lost)
 	row("reviews", "%d (workitems %d, closed with their review %d)", o.Reviews, o.Workitems, o.WorkitemsClosed)
 	dc := rep.Decisions

@@ -41,6 +41,10 @@ func (s secrets) all() map[string]string {
 		"agent's approver token": s.agentToken,
 		"gateway client secret":  s.gatewaySecret,
 		"Genesys client secret":  s.genesysSecret,
+		// Fixed in internal/stack rather than fresh, but as secret: the
+		// sandbox's Adyen side is only ever run by the harnesses.
+		"Adyen API key":  stack.AdyenAPIKey,
+		"Adyen HMAC key": stack.AdyenHMACKey,
 	}
 }
 
@@ -78,6 +82,7 @@ func startWorld(ctx context.Context, cfg Config, root, dir, binDir, fourEyesAgen
 			GatewayID: "chaos-gateway", GatewaySecret: w.secrets.gatewaySecret,
 			GenesysID: "chaos-genesys", GenesysSecret: w.secrets.genesysSecret,
 		},
+		Gateway:    cfg.Gateway,
 		SandboxEnv: sandboxEnv(cfg, dir, seed),
 		WorkerEnv: []string{
 			"REFUNDFLOW_GATEWAY_TIMEOUT=" + cfg.GatewayTimeout.String(),

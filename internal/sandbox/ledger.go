@@ -23,6 +23,10 @@ type Ledger struct {
 	// StripeRefunds are the Stripe side's refunds (stripe.go), keyed by
 	// Idempotency-Key (by refund id for one made without a key).
 	StripeRefunds map[string]*Submission `json:"stripeRefunds"`
+	// AdyenRefunds are the Adyen side's refunds (adyen.go), keyed by
+	// Idempotency-Key (by the refund's pspReference for one made without
+	// a key). Their AmountMinor is in Adyen's minor units.
+	AdyenRefunds map[string]*Submission `json:"adyenRefunds"`
 	// Healed lists FAIL- transactions told to succeed from now on.
 	Healed          map[string]bool  `json:"healed"`
 	AttributeWrites []AttributeWrite `json:"attributeWrites"`
@@ -160,8 +164,10 @@ type Stats struct {
 	// reordered, delayed, bad_signature).
 	Webhooks map[string]int `json:"webhooks"`
 	// SpecViolations counts requests to the Stripe side that Stripe's
-	// OpenAPI spec refuses (stripespec.go); SpecViolationNotes says what
-	// (the first 50). It must stay 0 for the worker's requests.
+	// OpenAPI spec refuses (stripespec.go), requests to the Adyen side
+	// that Adyen's Checkout v71 spec refuses and webhooks of the Adyen
+	// side that Adyen's Webhooks v1 spec refuses (adyenspec.go);
+	// SpecViolationNotes says what (the first 50). It must stay 0.
 	SpecViolations     int      `json:"specViolations"`
 	SpecViolationNotes []string `json:"specViolationNotes,omitempty"`
 }
@@ -172,6 +178,7 @@ func NewLedger() *Ledger {
 		Refunds:         map[string]*Submission{},
 		Chargebacks:     map[string]*Submission{},
 		StripeRefunds:   map[string]*Submission{},
+		AdyenRefunds:    map[string]*Submission{},
 		Healed:          map[string]bool{},
 		AttributeWrites: []AttributeWrite{},
 		Wrapups:         []Wrapup{},
@@ -193,7 +200,7 @@ func (l *Ledger) submissions(kind string) map[string]*Submission {
 // allSubmissions is every map of refunds: the ERP's refunds and
 // chargebacks, and Stripe's refunds.
 func (l *Ledger) allSubmissions() []map[string]*Submission {
-	return []map[string]*Submission{l.Refunds, l.Chargebacks, l.StripeRefunds}
+	return []map[string]*Submission{l.Refunds, l.Chargebacks, l.StripeRefunds, l.AdyenRefunds}
 }
 
 // Summary is the money view: what the gateway created, and the transactions
@@ -425,6 +432,9 @@ func (s *Server) Load(path string) error {
 	}
 	if l.StripeRefunds == nil {
 		l.StripeRefunds = map[string]*Submission{}
+	}
+	if l.AdyenRefunds == nil {
+		l.AdyenRefunds = map[string]*Submission{}
 	}
 	for _, wh := range l.Webhooks {
 		if wh.State == webhookSending {

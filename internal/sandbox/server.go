@@ -68,8 +68,16 @@ type Config struct {
 	// REFUNDFLOW_STRIPE_WEBHOOK_SECRETS).
 	StripeAPIKeys       string `envconfig:"SANDBOX_STRIPE_API_KEYS" default:"sk_test_123" desc:"secret keys (sk_...) the sandbox's Stripe side accepts, comma-separated"`
 	StripeWebhookSecret string `envconfig:"SANDBOX_STRIPE_WEBHOOK_SECRET" desc:"secret the Stripe webhooks are signed with (Stripe-Signature): one of the starter's REFUNDFLOW_STRIPE_WEBHOOK_SECRETS"`
-	StateFile           string `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
-	LogLevel            string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	// The Adyen side (adyen.go): the API keys and merchant account it
+	// accepts, the HMAC key its webhooks are signed with (one of the
+	// starter's REFUNDFLOW_ADYEN_HMAC_KEYS) and their Basic auth.
+	AdyenAPIKeys         string `envconfig:"SANDBOX_ADYEN_API_KEYS" default:"sandbox-adyen-api-key" desc:"API keys (X-API-Key) the sandbox's Adyen side accepts, comma-separated"`
+	AdyenMerchantAccount string `envconfig:"SANDBOX_ADYEN_MERCHANT_ACCOUNT" default:"SandboxMerchantECOM" desc:"the one merchant account the sandbox's Adyen side knows"`
+	AdyenHMACKey         string `envconfig:"SANDBOX_ADYEN_HMAC_KEY" desc:"hex HMAC key the Adyen webhooks are signed with: one of the starter's REFUNDFLOW_ADYEN_HMAC_KEYS; empty: sent unsigned"`
+	AdyenWebhookUsername string `envconfig:"SANDBOX_ADYEN_WEBHOOK_USERNAME" desc:"Basic auth user name of the Adyen webhooks (the starter's REFUNDFLOW_ADYEN_WEBHOOK_USERNAME); empty: none"`
+	AdyenWebhookPassword string `envconfig:"SANDBOX_ADYEN_WEBHOOK_PASSWORD" desc:"Basic auth password of the Adyen webhooks"`
+	StateFile            string `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
+	LogLevel             string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
 // Server stands in for the ERP/payment gateway, its OAuth server and the
@@ -185,6 +193,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v2/conversations/emails/agentless", s.authenticated(s.sendAgentlessEmail))
 
 	mux.Handle(stripePrefix+"/", s.stripeHandler())
+	mux.Handle(adyenPrefix+"/", s.adyenHandler())
 
 	mux.HandleFunc("GET /sandbox/ledger", s.showLedger)
 	mux.HandleFunc("GET /sandbox/ledger/{transactionId}", s.showTransaction)

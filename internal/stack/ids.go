@@ -23,6 +23,14 @@ const (
 	// StripeWebhookSecret signs the sandbox's Stripe webhooks, and is what
 	// the starters verify POST /v1/gateway-events/stripe with.
 	StripeWebhookSecret = "whsec_stack_sandbox"
+	// The sandbox's Adyen side: the API key and merchant account the worker
+	// sends, the HMAC key (hex) its webhooks are signed with and the
+	// starters verify, and the webhooks' Basic auth.
+	AdyenAPIKey          = "stack-adyen-api-key"
+	AdyenMerchantAccount = "StackMerchantECOM"
+	AdyenHMACKey         = "5AC1E0A9F3B7D2E46C8A1B3D5F7092E4C6A8B0D2F4163E5A7C9B1D3F5E7A9C0B"
+	AdyenWebhookUser     = "stack-adyen-webhooks"
+	AdyenWebhookPassword = "stack-adyen-webhook-password"
 )
 
 // Disposition is the body Genesys posts to the starter's POST

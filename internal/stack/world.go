@@ -22,6 +22,7 @@ import (
 const (
 	GatewayERP    = "erp"
 	GatewayStripe = "stripe"
+	GatewayAdyen  = "adyen"
 )
 
 // Approver is a finance ops token of the starter and the approver it names.
@@ -58,7 +59,9 @@ type Options struct {
 	// Gateway is GatewayERP (the sandbox; default) or GatewayStripe at
 	// StripeURL (stripe-mock), or, without a StripeURL, at the sandbox's
 	// own Stripe side (World.SandboxStripeURL), which keeps refunds, settles
-	// them later and sends signed Stripe webhooks.
+	// them later and sends signed Stripe webhooks; or GatewayAdyen, the
+	// sandbox's Adyen side (World.SandboxAdyenURL), whose refunds settle
+	// only by HMAC-signed webhook.
 	Gateway   string
 	StripeURL string
 	// LogLevel of worker and starter; default debug, so that a leak into
@@ -213,8 +216,8 @@ func (o *Options) setDefaults() error {
 	if o.Gateway == "" {
 		o.Gateway = GatewayERP
 	}
-	if o.Gateway != GatewayERP && o.Gateway != GatewayStripe {
-		return fmt.Errorf("stack: gateway %q: want %s or %s", o.Gateway, GatewayERP, GatewayStripe)
+	if o.Gateway != GatewayERP && o.Gateway != GatewayStripe && o.Gateway != GatewayAdyen {
+		return fmt.Errorf("stack: gateway %q: want %s, %s or %s", o.Gateway, GatewayERP, GatewayStripe, GatewayAdyen)
 	}
 	if o.LogLevel == "" {
 		o.LogLevel = "debug"
@@ -284,6 +287,12 @@ func (w *World) sandboxEnv() []string {
 		// starter verifies Stripe webhooks with.
 		"REFUNDFLOW_SANDBOX_STRIPE_API_KEYS=" + StripeAPIKey,
 		"REFUNDFLOW_SANDBOX_STRIPE_WEBHOOK_SECRET=" + StripeWebhookSecret,
+		// Its Adyen side, likewise.
+		"REFUNDFLOW_SANDBOX_ADYEN_API_KEYS=" + AdyenAPIKey,
+		"REFUNDFLOW_SANDBOX_ADYEN_MERCHANT_ACCOUNT=" + AdyenMerchantAccount,
+		"REFUNDFLOW_SANDBOX_ADYEN_HMAC_KEY=" + AdyenHMACKey,
+		"REFUNDFLOW_SANDBOX_ADYEN_WEBHOOK_USERNAME=" + AdyenWebhookUser,
+		"REFUNDFLOW_SANDBOX_ADYEN_WEBHOOK_PASSWORD=" + AdyenWebhookPassword,
 	}
 	if c := w.opts.SandboxClients; c != nil {
 		env = append(env, "REFUNDFLOW_SANDBOX_CLIENTS="+c.GatewayID+":"+c.GatewaySecret+","+c.GenesysID+":"+c.GenesysSecret)
@@ -312,8 +321,15 @@ func (w *World) workerEnv() []string {
 		}
 		env = append(env, "REFUNDFLOW_STRIPE_BASE_URL="+stripeURL, "REFUNDFLOW_STRIPE_API_KEY="+StripeAPIKey)
 	}
+	if w.opts.Gateway == GatewayAdyen {
+		env = append(env, "REFUNDFLOW_ADYEN_BASE_URL="+w.SandboxAdyenURL(), "REFUNDFLOW_ADYEN_API_KEY="+AdyenAPIKey,
+			"REFUNDFLOW_ADYEN_MERCHANT_ACCOUNT="+AdyenMerchantAccount)
+	}
 	return append(env, w.opts.WorkerEnv...)
 }
+
+// SandboxAdyenURL is the sandbox's Adyen side, a REFUNDFLOW_ADYEN_BASE_URL.
+func (w *World) SandboxAdyenURL() string { return w.SandboxURL + "/adyen" }
 
 // SandboxStripeURL is the sandbox's Stripe side, a REFUNDFLOW_STRIPE_BASE_URL.
 func (w *World) SandboxStripeURL() string { return w.SandboxURL + "/stripe" }
@@ -329,6 +345,9 @@ func (w *World) starterEnv(port int) []string {
 		"REFUNDFLOW_WEBHOOK_TOKENS=" + w.opts.WebhookToken,
 		"REFUNDFLOW_GATEWAY_EVENT_TOKENS=" + GatewayEventToken,
 		"REFUNDFLOW_STRIPE_WEBHOOK_SECRETS=" + StripeWebhookSecret,
+		"REFUNDFLOW_ADYEN_HMAC_KEYS=" + AdyenHMACKey,
+		"REFUNDFLOW_ADYEN_WEBHOOK_USERNAME=" + AdyenWebhookUser,
+		"REFUNDFLOW_ADYEN_WEBHOOK_PASSWORD=" + AdyenWebhookPassword,
 		"REFUNDFLOW_APPROVER_TOKENS=" + strings.Join(approvers, ","),
 		"REFUNDFLOW_DISPOSITIONS=" + remediation.DefaultDispositions,
 		"REFUNDFLOW_DEFAULT_CURRENCY=USD",
