@@ -70,6 +70,11 @@ type Config struct {
 	StripeWebhookSecret string `envconfig:"SANDBOX_STRIPE_WEBHOOK_SECRET" desc:"secret the Stripe webhooks are signed with (Stripe-Signature): one of the starter's REFUNDFLOW_STRIPE_WEBHOOK_SECRETS"`
 	StateFile           string `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
 	LogLevel            string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+
+	// PayPalWebhookID is the webhook its PayPal side signs for (the
+	// starter's REFUNDFLOW_PAYPAL_WEBHOOK_ID): verify-webhook-signature
+	// answers SUCCESS only for it.
+	PayPalWebhookID string `envconfig:"SANDBOX_PAYPAL_WEBHOOK_ID" default:"SANDBOXWEBHOOK01" desc:"webhook ID the PayPal side's webhooks are for (verify-webhook-signature answers SUCCESS only for it): the starter's REFUNDFLOW_PAYPAL_WEBHOOK_ID"`
 }
 
 // Server stands in for the ERP/payment gateway, its OAuth server and the
@@ -185,6 +190,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v2/conversations/emails/agentless", s.authenticated(s.sendAgentlessEmail))
 
 	mux.Handle(stripePrefix+"/", s.stripeHandler())
+	mux.Handle(paypalPrefix+"/", s.paypalHandler())
+	mux.HandleFunc("POST /sandbox/paypal/expire-request-ids", s.expirePayPalRequestIDs)
 
 	mux.HandleFunc("GET /sandbox/ledger", s.showLedger)
 	mux.HandleFunc("GET /sandbox/ledger/{transactionId}", s.showTransaction)

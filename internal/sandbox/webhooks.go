@@ -134,6 +134,9 @@ type erpEventBody struct {
 // PENDFAIL-DUP-...): the same fault for every event of its refund, but a
 // reordering, which holds back the first event until after the second.
 func webhookFaultRule(txn string, first bool) string {
+	if f := paypalWebhookFaultRule(txn, first); f != "" {
+		return f
+	}
 	switch {
 	case strings.Contains(txn, "-DROP-"):
 		return faultDropped
@@ -179,8 +182,8 @@ func (s *Server) webhookFault(txn string, first bool) string {
 func (s *Server) queueWebhook(sub *Submission, first bool) {
 	change := sub.History[len(sub.History)-1]
 	gateway := "erp"
-	if sub.Gateway == gatewayStripe {
-		gateway = gatewayStripe
+	if sub.Gateway == gatewayStripe || sub.Gateway == gatewayPayPal {
+		gateway = sub.Gateway
 	}
 	wh := &Webhook{
 		EventID:       newID("evt_"),
@@ -193,9 +196,13 @@ func (s *Server) queueWebhook(sub *Submission, first bool) {
 		State:         webhookQueued,
 		SendAt:        s.now().UTC(),
 	}
-	if gateway == gatewayStripe {
+	switch gateway {
+	case gatewayStripe:
 		wh.Body = stripeEventBody(sub, wh.EventID, first)
-	} else {
+	case gatewayPayPal:
+		wh.EventID = "WH-" + paypalID(17) + "-" + paypalID(17)
+		wh.Body = s.paypalEventBody(sub, wh.EventID)
+	default:
 		wh.Body, _ = json.Marshal(erpEventBody{
 			EventID: wh.EventID, TransactionID: wh.TransactionID, RefundID: wh.RefundID,
 			Status: wh.Status, Reason: wh.Reason, OccurredAt: wh.OccurredAt.Format(time.RFC3339Nano),
@@ -304,11 +311,15 @@ func (s *Server) deliver(ctx context.Context, wh *Webhook) {
 	s.mu.Unlock()
 	header := func() http.Header {
 		h := http.Header{"Content-Type": {"application/json"}}
-		if wh.Gateway == gatewayStripe {
+		switch wh.Gateway {
+		case gatewayStripe:
 			// Signed at each attempt, as Stripe does: t is the time of sending.
 			h.Set("Stripe-Signature", StripeSignature(secret, s.now().Unix(), body))
 			h.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
-		} else {
+		case gatewayPayPal:
+			// A transmission of its own at each attempt, as PayPal does.
+			s.paypalSign(h, wh, wh.Fault == faultBadSignature)
+		default:
 			h.Set("Authorization", "Bearer "+token)
 		}
 		return h
