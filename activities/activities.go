@@ -63,6 +63,8 @@ func New(gw GatewayConfig, gen GenesysConfig, logger *slog.Logger) (*Activities,
 	switch gw.KindOrDefault() {
 	case GatewayKindStripe:
 		gateway, err = NewStripeGateway(gw, gatewayHTTP, logger)
+	case GatewayKindPayPal:
+		gateway, err = NewPayPalGateway(gw, gatewayHTTP, logger)
 	default:
 		gateway, err = NewERPGateway(gw, gatewayHTTP, logger)
 	}

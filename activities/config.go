@@ -13,6 +13,7 @@ import (
 const (
 	GatewayKindERP    = "erp"
 	GatewayKindStripe = "stripe"
+	GatewayKindPayPal = "paypal"
 )
 
 // envPrefix is what the worker passes to envconfig; messages name the full
@@ -34,6 +35,12 @@ type GatewayConfig struct {
 	Timeout       time.Duration `envconfig:"GATEWAY_TIMEOUT" default:"15s" desc:"timeout of one gateway HTTP call"`
 	StripeBaseURL string        `envconfig:"STRIPE_BASE_URL" default:"https://api.stripe.com" desc:"Stripe API base URL (stripe; stripe-mock in tests)"`
 	StripeAPIKey  string        `envconfig:"STRIPE_API_KEY" desc:"Stripe secret or restricted key with refund write access (stripe); never logged"`
+
+	// PayPal (paypal.go): the API base, and the REST app's client
+	// credentials its OAuth tokens are fetched with.
+	PayPalBaseURL      string `envconfig:"PAYPAL_BASE_URL" default:"https://api-m.paypal.com" desc:"PayPal REST API base (paypal; https://api-m.sandbox.paypal.com for PayPal's sandbox, <sandbox>/paypal locally)"`
+	PayPalClientID     string `envconfig:"PAYPAL_CLIENT_ID" desc:"PayPal REST app client id (paypal)"`
+	PayPalClientSecret string `envconfig:"PAYPAL_CLIENT_SECRET" desc:"PayPal REST app secret (paypal); never logged"`
 }
 
 // KindOrDefault is the gateway kind, erp when unset (a config built in code
@@ -58,8 +65,10 @@ func (c GatewayConfig) Validate() error {
 		errs = append(errs, c.validateERP()...)
 	case GatewayKindStripe:
 		errs = append(errs, c.validateStripe()...)
+	case GatewayKindPayPal:
+		errs = append(errs, c.validatePayPal()...)
 	default:
-		errs = append(errs, fmt.Errorf("%sGATEWAY_KIND must be %q or %q, not %q", envPrefix, GatewayKindERP, GatewayKindStripe, kind))
+		errs = append(errs, fmt.Errorf("%sGATEWAY_KIND must be one of %s, not %q", envPrefix, strings.Join(gatewayKinds, ", "), kind))
 	}
 	return errors.Join(errs...)
 }
@@ -72,6 +81,18 @@ func (c GatewayConfig) validateERP() []error {
 	errs = append(errs, requireURL("GATEWAY_TOKEN_URL", c.TokenURL, when)...)
 	errs = append(errs, require("GATEWAY_CLIENT_ID", c.ClientID, when)...)
 	errs = append(errs, require("GATEWAY_CLIENT_SECRET", c.ClientSecret, when)...)
+	return errs
+}
+
+// gatewayKinds are the values REFUNDFLOW_GATEWAY_KIND takes.
+var gatewayKinds = []string{GatewayKindERP, GatewayKindStripe, GatewayKindPayPal}
+
+func (c GatewayConfig) validatePayPal() []error {
+	when := " (with " + envPrefix + "GATEWAY_KIND=paypal)"
+	var errs []error
+	errs = append(errs, requireURL("PAYPAL_BASE_URL", c.PayPalBaseURL, when)...)
+	errs = append(errs, require("PAYPAL_CLIENT_ID", c.PayPalClientID, when)...)
+	errs = append(errs, require("PAYPAL_CLIENT_SECRET", c.PayPalClientSecret, when)...)
 	return errs
 }
 
