@@ -38,6 +38,19 @@ type Config struct {
 	// webhooks; several allow rotation.
 	GatewayEventTokens   []string `envconfig:"GATEWAY_EVENT_TOKENS" desc:"comma-separated Bearer tokens accepted on POST /v1/gateway-events/erp; empty refuses every ERP event"`
 	StripeWebhookSecrets []string `envconfig:"STRIPE_WEBHOOK_SECRETS" desc:"comma-separated Stripe webhook signing secrets (whsec_...) for POST /v1/gateway-events/stripe; empty refuses every Stripe event"`
+
+	// PayPal's webhooks are verified by PayPal itself
+	// (verify-webhook-signature), asked with the starter's own REST app
+	// credentials: the same variables as the worker's.
+	PayPalWebhookConfig
+}
+
+// PayPalWebhookConfig is what POST /v1/gateway-events/paypal asks PayPal with.
+type PayPalWebhookConfig struct {
+	BaseURL      string `envconfig:"PAYPAL_BASE_URL" default:"https://api-m.paypal.com" desc:"PayPal REST API base the webhooks are verified at (https://api-m.sandbox.paypal.com for PayPal's sandbox, <sandbox>/paypal locally)"`
+	ClientID     string `envconfig:"PAYPAL_CLIENT_ID" desc:"PayPal REST app client id the webhooks are verified with"`
+	ClientSecret string `envconfig:"PAYPAL_CLIENT_SECRET" desc:"PayPal REST app secret; never logged"`
+	WebhookID    string `envconfig:"PAYPAL_WEBHOOK_ID" desc:"ID of the webhook PayPal posts to POST /v1/gateway-events/paypal (developer dashboard); empty refuses every PayPal event"`
 }
 
 // settings is Config checked and parsed into what the handlers use.
@@ -55,6 +68,8 @@ type settings struct {
 
 	gatewayEvents tokenSet
 	stripeSecrets [][]byte
+	// paypal verifies PayPal's webhooks; nil refuses them.
+	paypal webhookVerifier
 }
 
 // loadConfig reads the environment. Errors name the variable at fault.
@@ -113,6 +128,9 @@ func (c *Config) parse() (settings, error) {
 		if sec = strings.TrimSpace(sec); sec != "" {
 			s.stripeSecrets = append(s.stripeSecrets, []byte(sec))
 		}
+	}
+	if s.paypal, err = c.PayPalWebhookConfig.verifier(); err != nil {
+		return s, err
 	}
 	if s.dispositions, err = remediation.ParseDispositions(c.Dispositions); err != nil {
 		return s, fmt.Errorf("REFUNDFLOW_DISPOSITIONS: %w", err)

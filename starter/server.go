@@ -35,6 +35,7 @@ type server struct {
 	// webhook signing secrets; empty refuses every such event.
 	gatewayEvents tokenSet
 	stripeSecrets [][]byte
+	paypal        webhookVerifier
 }
 
 func newServer(st settings, c client.Client, logger *slog.Logger) *server {
@@ -55,6 +56,7 @@ func newServer(st settings, c client.Client, logger *slog.Logger) *server {
 
 		gatewayEvents: st.gatewayEvents,
 		stripeSecrets: st.stripeSecrets,
+		paypal:        st.paypal,
 	}
 }
 
@@ -67,6 +69,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/remediations/{transactionId}/decision", s.handleDecision)
 	mux.HandleFunc("POST /v1/gateway-events/erp", s.handleERPEvent)
 	mux.HandleFunc("POST /v1/gateway-events/stripe", s.handleStripeEvent)
+	mux.HandleFunc("POST /v1/gateway-events/paypal", s.handlePayPalEvent)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	if s.codecKeys != nil {
