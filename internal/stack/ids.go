@@ -23,6 +23,10 @@ const (
 	// StripeWebhookSecret signs the sandbox's Stripe webhooks, and is what
 	// the starters verify POST /v1/gateway-events/stripe with.
 	StripeWebhookSecret = "whsec_stack_sandbox"
+	// PayPalWebhookID is the webhook the sandbox's PayPal side sends for
+	// and the starters verify deliveries of (letters and digits, as
+	// PayPal's are).
+	PayPalWebhookID = "STACKWEBHOOK01"
 )
 
 // Disposition is the body Genesys posts to the starter's POST

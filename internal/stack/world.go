@@ -22,6 +22,8 @@ import (
 const (
 	GatewayERP    = "erp"
 	GatewayStripe = "stripe"
+	// GatewayPayPal is the sandbox's PayPal side (World.SandboxPayPalURL).
+	GatewayPayPal = "paypal"
 )
 
 // Approver is a finance ops token of the starter and the approver it names.
@@ -213,8 +215,8 @@ func (o *Options) setDefaults() error {
 	if o.Gateway == "" {
 		o.Gateway = GatewayERP
 	}
-	if o.Gateway != GatewayERP && o.Gateway != GatewayStripe {
-		return fmt.Errorf("stack: gateway %q: want %s or %s", o.Gateway, GatewayERP, GatewayStripe)
+	if o.Gateway != GatewayERP && o.Gateway != GatewayStripe && o.Gateway != GatewayPayPal {
+		return fmt.Errorf("stack: gateway %q: want %s, %s or %s", o.Gateway, GatewayERP, GatewayStripe, GatewayPayPal)
 	}
 	if o.LogLevel == "" {
 		o.LogLevel = "debug"
@@ -284,6 +286,8 @@ func (w *World) sandboxEnv() []string {
 		// starter verifies Stripe webhooks with.
 		"REFUNDFLOW_SANDBOX_STRIPE_API_KEYS=" + StripeAPIKey,
 		"REFUNDFLOW_SANDBOX_STRIPE_WEBHOOK_SECRET=" + StripeWebhookSecret,
+		// Its PayPal side verifies deliveries for the webhook the starters name.
+		"REFUNDFLOW_SANDBOX_PAYPAL_WEBHOOK_ID=" + PayPalWebhookID,
 	}
 	if c := w.opts.SandboxClients; c != nil {
 		env = append(env, "REFUNDFLOW_SANDBOX_CLIENTS="+c.GatewayID+":"+c.GatewaySecret+","+c.GenesysID+":"+c.GenesysSecret)
@@ -312,7 +316,27 @@ func (w *World) workerEnv() []string {
 		}
 		env = append(env, "REFUNDFLOW_STRIPE_BASE_URL="+stripeURL, "REFUNDFLOW_STRIPE_API_KEY="+StripeAPIKey)
 	}
+	if w.opts.Gateway == GatewayPayPal {
+		env = append(env, w.paypalEnv()...)
+	}
 	return append(env, w.opts.WorkerEnv...)
+}
+
+// SandboxPayPalURL is the sandbox's PayPal side, a REFUNDFLOW_PAYPAL_BASE_URL.
+func (w *World) SandboxPayPalURL() string { return w.SandboxURL + "/paypal" }
+
+// paypalEnv is the PayPal REST app worker and starters use at the
+// sandbox's PayPal side: its gateway client.
+func (w *World) paypalEnv() []string {
+	clients := defaultSandboxClients
+	if w.opts.SandboxClients != nil {
+		clients = *w.opts.SandboxClients
+	}
+	return []string{
+		"REFUNDFLOW_PAYPAL_BASE_URL=" + w.SandboxPayPalURL(),
+		"REFUNDFLOW_PAYPAL_CLIENT_ID=" + clients.GatewayID,
+		"REFUNDFLOW_PAYPAL_CLIENT_SECRET=" + clients.GatewaySecret,
+	}
 }
 
 // SandboxStripeURL is the sandbox's Stripe side, a REFUNDFLOW_STRIPE_BASE_URL.
@@ -332,7 +356,8 @@ func (w *World) starterEnv(port int) []string {
 		"REFUNDFLOW_APPROVER_TOKENS=" + strings.Join(approvers, ","),
 		"REFUNDFLOW_DISPOSITIONS=" + remediation.DefaultDispositions,
 		"REFUNDFLOW_DEFAULT_CURRENCY=USD",
-	}, w.opts.StarterEnv)
+		"REFUNDFLOW_PAYPAL_WEBHOOK_ID=" + PayPalWebhookID,
+	}, w.paypalEnv(), w.opts.StarterEnv)
 }
 
 // Processes are every process the World runs, in the order Stop stops
