@@ -274,6 +274,21 @@ func TestPayPalReversalAndFailure(t *testing.T) {
 	}
 }
 
+// TestPayPalSabotageIgnoresTheRequestID proves the chaos run's double
+// refund check can fail on the PayPal side too.
+func TestPayPalSabotageIgnoresTheRequestID(t *testing.T) {
+	var h *harness
+	st := newPayPalStarterStub(t, &h)
+	h = newHarness(t, func(c *Config) { c.IgnoreIdempotencyKey = true; c.WebhookURL = st.ts.URL })
+	tok := h.paypalToken()
+	for range 2 {
+		h.paypal(http.MethodPost, "/v2/payments/captures/SAB1/refund", tok, "SAB1:refund", paypalRefundBody("5.00", "USD", "SAB1"))
+	}
+	if v := h.txn("SAB1"); v.RefundsCreated != 2 || v.GatewayRequests != 2 {
+		t.Fatalf("sabotage: %d refunds from %d requests, want 2 and 2", v.RefundsCreated, v.GatewayRequests)
+	}
+}
+
 // TestPayPalForgetsRequestIDs: after the key window a replayed key makes a
 // second refund, which is what the worker's lookup before create guards.
 func TestPayPalForgetsRequestIDs(t *testing.T) {
