@@ -372,3 +372,25 @@ func TestPayPalSpecViolationIsCaught(t *testing.T) {
 		t.Errorf("stats %+v, created %d", led.Stats, led.Summary.RefundsCreated)
 	}
 }
+
+// TestPayPalApprovalAfterAReversal: a refund PayPal took back no longer
+// stands, so the lookup lets the approved refund (a renewed key) through.
+func TestPayPalApprovalAfterAReversal(t *testing.T) {
+	t.Parallel()
+	gw, base, _ := sandboxPayPal(t, nil)
+	ctx := t.Context()
+	first, err := gw.Submit(ctx, paypalSubmission("REVS9", 1500, "USD"))
+	if err != nil || first.GatewayStatus != "completed" {
+		t.Fatalf("submit: %+v, %v", first, err)
+	}
+	time.Sleep(sandboxSettle + 100*time.Millisecond)
+	again := paypalSubmission("REVS9", 1500, "USD")
+	again.IdempotencyKey = remediation.RenewedIdempotencyKey(again.IdempotencyKey, 2)
+	res, err := gw.Submit(ctx, again)
+	if err != nil || res.GatewayStatus != "completed" || res.GatewayReference == first.GatewayReference {
+		t.Fatalf("approved after the reversal: %+v, %v (first %s)", res, err, first.GatewayReference)
+	}
+	if led := wantNoSpecViolations(t, base); led.Summary.RefundsCreated != 2 {
+		t.Errorf("refunds created %d, want 2 (the reversed one and its successor)", led.Summary.RefundsCreated)
+	}
+}

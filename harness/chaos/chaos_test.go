@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -304,5 +305,36 @@ func TestWebhookFaultRates(t *testing.T) {
 				t.Errorf("share %d: %v, want %v (rates %v)", i, got[i], want[i], rates)
 			}
 		}
+	}
+}
+
+// Under -gateway paypal every transaction ID is a PayPal capture ID, the
+// first of each lifecycle carry every webhook fault rule in PayPal's
+// letters, and PayPal's currencies stand in for KWD.
+func TestPlanForPayPal(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.Gateway = gatewayPayPal
+	p := newPlan(cfg.planShape(), 7)
+	capture := regexp.MustCompile(`^[A-Z0-9]{1,20}$`)
+	currencies := map[string]int{}
+	for _, tx := range p.Txns {
+		if !capture.MatchString(tx.ID) {
+			t.Errorf("%s is not a PayPal capture ID", tx.ID)
+		}
+		if prefix := paypalLifecyclePrefix[tx.Class]; prefix != "" && !strings.HasPrefix(tx.ID, prefix) {
+			t.Errorf("%s transaction %s lacks its prefix %s", tx.Class, tx.ID, prefix)
+		}
+		currencies[tx.Currency]++
+	}
+	for _, rule := range paypalPendingRules {
+		for _, prefix := range []string{"PEND", "PFAIL", "REVS"} {
+			if !slices.ContainsFunc(p.Txns, func(tx *txnPlan) bool { return strings.HasPrefix(tx.ID, prefix+rule) }) {
+				t.Errorf("no %s%s transaction", prefix, rule)
+			}
+		}
+	}
+	if currencies["KWD"] != 0 || currencies["HUF"] == 0 || currencies["JPY"] == 0 {
+		t.Errorf("currencies %v", currencies)
 	}
 }

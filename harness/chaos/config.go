@@ -75,6 +75,10 @@ type Config struct {
 
 	// SettleTimeout bounds each wait for the workflows to come to rest.
 	SettleTimeout time.Duration
+
+	// Gateway is the worker's gateway kind at the sandbox: erp, or paypal
+	// (the sandbox's PayPal; transaction IDs are then capture IDs).
+	Gateway string
 }
 
 // DefaultConfig is the full run of issue 6.
@@ -110,8 +114,16 @@ func DefaultConfig() Config {
 		WebhookDelay:        0.05,
 		WebhookBadSignature: 0.05,
 		WebhookDelayFor:     3 * time.Second,
+
+		Gateway: gatewayERP,
 	}
 }
+
+// The gateways a chaos run can refund through.
+const (
+	gatewayERP    = "erp"
+	gatewayPayPal = "paypal"
+)
 
 // ShortConfig is the CI run: the same faults, fewer posts, one crash of
 // the worker and one of the server, so it stays within a couple of
@@ -163,6 +175,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.WebhookDelayFor, "webhook-delay-for", c.WebhookDelayFor, "how late a delayed gateway webhook is sent")
 	fs.BoolVar(&c.BreakIdempotency, "break-idempotency", c.BreakIdempotency, "sabotage: the gateway ignores the Idempotency-Key (the run must then fail)")
 	fs.DurationVar(&c.SettleTimeout, "settle-timeout", c.SettleTimeout, "longest wait for the workflows to come to rest")
+	fs.StringVar(&c.Gateway, "gateway", c.Gateway, "the worker's gateway at the sandbox: erp or paypal")
 }
 
 // validate refuses settings that would make the run prove nothing.
@@ -199,6 +212,9 @@ func (c Config) validate() error {
 	}
 	if c.SettleAfter <= 0 || c.SettlementPoll <= 0 {
 		errs = append(errs, errors.New("-settle-after and -settlement-poll must be positive, or nothing settles within the run"))
+	}
+	if c.Gateway != gatewayERP && c.Gateway != gatewayPayPal {
+		errs = append(errs, fmt.Errorf("-gateway %q: erp or paypal", c.Gateway))
 	}
 	if c.Out == "" {
 		errs = append(errs, errors.New("-out must name a directory"))

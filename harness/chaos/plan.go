@@ -46,6 +46,13 @@ func (c txnClass) lifecycle() bool {
 // rule at the sandbox.
 var lifecyclePrefix = map[txnClass]string{classPending: "PENDING-", classPendFail: "PENDFAIL-", classReverse: "REVERSE-"}
 
+// paypalLifecyclePrefix and paypalPendingRules are the same rules in the
+// letters of a PayPal capture ID ([A-Z0-9]{1,20}: internal/sandbox/paypal.go).
+var (
+	paypalLifecyclePrefix = map[txnClass]string{classPending: "PEND", classPendFail: "PFAIL", classReverse: "REVS"}
+	paypalPendingRules    = []string{"XDROP", "XREORD", "XBADSIG", "XDUP"}
+)
+
 // pendingRules are the sandbox's webhook rules the first PENDING-, REVERSE- and
 // PENDFAIL- transactions carry, so that even a short run has every fault:
 // both events dropped, the pending one held back until after the final
@@ -141,10 +148,12 @@ type planShape struct {
 	DuplicateShare float64
 	// LifecycleShare of the originals are of each gateway lifecycle.
 	LifecycleShare float64
+	// PayPal draws capture-shaped IDs and PayPal's currencies.
+	PayPal bool
 }
 
 func (c Config) planShape() planShape {
-	return planShape{N: c.N, DuplicateShare: c.DuplicateShare, LifecycleShare: c.LifecycleShare}
+	return planShape{N: c.N, DuplicateShare: c.DuplicateShare, LifecycleShare: c.LifecycleShare, PayPal: c.Gateway == gatewayPayPal}
 }
 
 // newPlan draws the run's traffic: n posts, a share of them duplicates of
@@ -193,15 +202,19 @@ func newPlan(shape planShape, seed uint64) *plan {
 	p.FourEyesAgent = p.Agents[2]
 	for _, c := range counts {
 		for range c.n {
-			p.Txns = append(p.Txns, p.newTxn(rng, len(p.Txns)+1, c.class))
+			p.Txns = append(p.Txns, p.newTxn(rng, len(p.Txns)+1, c.class, shape.PayPal))
 		}
+	}
+	prefixes, rules := lifecyclePrefix, pendingRules
+	if shape.PayPal {
+		prefixes, rules = paypalLifecyclePrefix, paypalPendingRules
 	}
 	ruled := map[txnClass]int{}
 	for _, t := range p.Txns {
-		if prefix := lifecyclePrefix[t.Class]; prefix != "" {
+		if prefix := prefixes[t.Class]; prefix != "" {
 			switch {
-			case ruled[t.Class] < len(pendingRules):
-				prefix += pendingRules[ruled[t.Class]]
+			case ruled[t.Class] < len(rules):
+				prefix += rules[ruled[t.Class]]
 				ruled[t.Class]++
 			}
 			t.ID = prefix + t.ID
@@ -282,10 +295,16 @@ func newPlan(shape planShape, seed uint64) *plan {
 	return p
 }
 
-// newTxn draws one transaction of a class.
-func (p *plan) newTxn(rng *rand.Rand, i int, class txnClass) *txnPlan {
+// newTxn draws one transaction of a class. Under PayPal its ID is a
+// capture ID, and HUF (no decimals at PayPal, two in ISO 4217) stands in
+// for KWD, which PayPal does not take.
+func (p *plan) newTxn(rng *rand.Rand, i int, class txnClass, paypal bool) *txnPlan {
+	id := fmt.Sprintf("CHAOS-%05d", i)
+	if paypal {
+		id = fmt.Sprintf("CH%05d", i) // with the longest rule, PFAILXBADSIG, 19 of 20
+	}
 	t := &txnPlan{
-		ID:              fmt.Sprintf("CHAOS-%05d", i),
+		ID:              id,
 		Class:           class,
 		Code:            codeRefund,
 		Currency:        "USD",
@@ -297,6 +316,8 @@ func (p *plan) newTxn(rng *rand.Rand, i int, class txnClass) *txnPlan {
 	switch r := rng.IntN(20); {
 	case r == 0:
 		t.Currency = "JPY"
+	case r == 1 && paypal:
+		t.Currency = "HUF"
 	case r == 1:
 		t.Currency = "KWD"
 	}
@@ -334,6 +355,9 @@ func validAmount(rng *rand.Rand, currency string) string {
 		return fmt.Sprintf("%d", 100+rng.IntN(50000))
 	case "KWD":
 		return fmt.Sprintf("%d.%03d", 1+rng.IntN(200), rng.IntN(1000))
+	case "HUF":
+		// Whole forints: PayPal takes HUF without decimals.
+		return fmt.Sprintf("%d.00", 100+rng.IntN(50000))
 	default:
 		return fmt.Sprintf("%d.%02d", 1+rng.IntN(500), rng.IntN(100))
 	}
@@ -359,6 +383,8 @@ func correctedAmount(currency string) string {
 		return "1000"
 	case "KWD":
 		return "1.000"
+	case "HUF":
+		return "1000.00"
 	default:
 		return "10.00"
 	}

@@ -201,7 +201,7 @@ func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
 		o.States[string(s)] = n
 	}
 	o.RefundsCreated, o.ChargebacksCreated = f.ledger.Summary.RefundsCreated, f.ledger.Summary.ChargebacksCreated
-	for _, subs := range []map[string]*sandbox.Submission{f.ledger.Refunds, f.ledger.Chargebacks} {
+	for _, subs := range []map[string]*sandbox.Submission{f.ledger.Refunds, f.ledger.Chargebacks, f.ledger.PayPalRefunds} {
 		for _, s := range subs {
 			o.GatewayRequests += s.Requests
 			o.IdempotentReplays += s.Replays

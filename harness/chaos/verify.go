@@ -533,6 +533,9 @@ func checkGlobal(v *verdict, f *facts, crashes []crash) {
 	if n := f.ledger.Stats.CardDataSeen; n > 0 {
 		v.fail("gateway", "received %d requests holding card-number-shaped data", n)
 	}
+	if n := f.ledger.Stats.SpecViolations; n > 0 {
+		v.fail("gateway", "%d requests (or webhook bodies) violate the gateway's published spec: %q", n, f.ledger.Stats.SpecViolationNotes)
+	}
 	for _, h := range f.histories {
 		for _, fd := range h.Findings {
 			v.fail(fd.Where, "%s", fd.What)

@@ -79,6 +79,7 @@ func startWorld(ctx context.Context, cfg Config, root, dir, binDir, fourEyesAgen
 			GenesysID: "chaos-genesys", GenesysSecret: w.secrets.genesysSecret,
 		},
 		SandboxEnv: sandboxEnv(cfg, dir, seed),
+		Gateway:    cfg.Gateway,
 		WorkerEnv: []string{
 			"REFUNDFLOW_GATEWAY_TIMEOUT=" + cfg.GatewayTimeout.String(),
 			"REFUNDFLOW_GATEWAY_RETRY_WINDOW=" + cfg.RetryWindow.String(),

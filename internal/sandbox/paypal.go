@@ -28,7 +28,7 @@ import (
 //
 //	PEND...     PENDING, then COMPLETED after SANDBOX_SETTLE_AFTER
 //	PFAIL...    PENDING, then FAILED (status_details.reason ECHECK)
-//	REVS...     COMPLETED, then the capture is reversed (PAYMENT.CAPTURE.REVERSED)
+//	REVS...     COMPLETED, then reversed (PAYMENT.CAPTURE.REVERSED; the refund CANCELLED)
 //	DENY...     FAILED at once
 //	FULLREF...  422 CAPTURE_FULLY_REFUNDED (the capture was refunded elsewhere)
 //	TIMELIM...  422 REFUND_TIME_LIMIT_EXCEEDED
@@ -207,7 +207,7 @@ func paypalCaptureMinor(currency string) int64 {
 func (s *Server) paypalRefunded(capture string) int64 {
 	var sum int64
 	for _, sub := range s.ledger.PayPalRefunds {
-		if sub.Creations > 0 && sub.TransactionID == capture && sub.currentStatus() != statusFailed {
+		if st := sub.currentStatus(); sub.Creations > 0 && sub.TransactionID == capture && st != statusFailed && st != statusReversed {
 			sum += sub.AmountMinor
 		}
 	}
@@ -545,14 +545,19 @@ func (s *Server) expirePayPalRequestIDs(w http.ResponseWriter, _ *http.Request) 
 	writeJSON(w, http.StatusOK, map[string]int{"expired": n})
 }
 
-// paypalStatus is the refund's state in PayPal's words. A reversal is of
-// the capture (PAYMENT.CAPTURE.REVERSED); the refund itself stays COMPLETED.
+// paypalStatus is the refund's state in PayPal's words. PayPal's refund
+// has no reversed status: the sandbox announces a reversal as
+// PAYMENT.CAPTURE.REVERSED and from then on shows the refund CANCELLED,
+// one that no longer stands, as Stripe shows a reversed refund failed
+// (docs/paypal.md says what this assumes of PayPal).
 func paypalStatus(sub *Submission) string {
 	switch sub.currentStatus() {
 	case statusPending:
 		return "PENDING"
 	case statusFailed:
 		return "FAILED"
+	case statusReversed:
+		return "CANCELLED"
 	}
 	return "COMPLETED"
 }

@@ -263,7 +263,7 @@ func TestPayPalReversalAndFailure(t *testing.T) {
 	for _, ev := range st.got() {
 		types[ev.Resource.CustomID] = append(types[ev.Resource.CustomID], ev.EventType+"/"+ev.Resource.Status)
 	}
-	if got := strings.Join(types["REVS1"], ","); got != "PAYMENT.CAPTURE.REFUNDED/COMPLETED,PAYMENT.CAPTURE.REVERSED/COMPLETED" {
+	if got := strings.Join(types["REVS1"], ","); got != "PAYMENT.CAPTURE.REFUNDED/COMPLETED,PAYMENT.CAPTURE.REVERSED/CANCELLED" {
 		t.Errorf("REVS1 events: %s", got)
 	}
 	if got := strings.Join(types["PFAIL1"], ","); got != "PAYMENT.CAPTURE.REFUNDED/PENDING,PAYMENT.CAPTURE.REFUNDED/FAILED" {
