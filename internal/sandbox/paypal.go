@@ -753,7 +753,7 @@ func paypalID(n int) string {
 // paypalSignature is a random stand-in for PayPal's base64 RSA signature.
 // The webhook spec's transmission_sig pattern, ^(?!\d+$)\w+\S+, wants a
 // word character first: a base64 text starting with + or / is drawn again
-// (the spec check caught one such, a test in four failing).
+// (the spec check caught such ones: two of six test runs failed).
 func paypalSignature() string {
 	for {
 		b := make([]byte, 96)
