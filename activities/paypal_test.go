@@ -394,3 +394,43 @@ func TestPayPalApprovalAfterAReversal(t *testing.T) {
 		t.Errorf("refunds created %d, want 2 (the reversed one and its successor)", led.Summary.RefundsCreated)
 	}
 }
+
+func TestPayPalConfigNamesWhatIsMissing(t *testing.T) {
+	t.Parallel()
+	err := GatewayConfig{Kind: "paypal", Timeout: time.Second, PayPalBaseURL: "https://api-m.paypal.com", PayPalClientSecret: "hunter2-secret"}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "REFUNDFLOW_PAYPAL_CLIENT_ID") || strings.Contains(err.Error(), "REFUNDFLOW_PAYPAL_CLIENT_SECRET") ||
+		strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "GATEWAY_TOKEN_URL") {
+		t.Errorf("paypal: %v", err)
+	}
+	if err := (GatewayConfig{Kind: "PayPal", Timeout: time.Second, PayPalBaseURL: "https://api-m.paypal.com", PayPalClientID: "c", PayPalClientSecret: "s"}).Validate(); err != nil {
+		t.Errorf("a complete PayPal config: %v", err)
+	}
+	if err := (GatewayConfig{Kind: "paypal", Timeout: time.Second, PayPalBaseURL: "api-m.paypal.com", PayPalClientID: "c", PayPalClientSecret: "s"}).Validate(); err == nil || !strings.Contains(err.Error(), "REFUNDFLOW_PAYPAL_BASE_URL") {
+		t.Errorf("a relative base URL: %v", err)
+	}
+}
+
+// TestPayPalAnswerLostThenRetried: PayPal made the refund but its answer
+// never came (the call timed out). The error says the outcome is unknown;
+// the retry, same PayPal-Request-Id, finds the refund and makes no second.
+func TestPayPalAnswerLostThenRetried(t *testing.T) {
+	t.Parallel()
+	gw, base, tap := sandboxPayPal(t, nil)
+	s := paypalSubmission("HANG1", 1200, "USD")
+	_, err := gw.Submit(t.Context(), s)
+	ae := wantRetryable(t, err, ErrGatewayUnavailable, 0)
+	if !SubmissionOutcomeUnknown(ae) {
+		t.Errorf("a timed-out refund is not marked outcome unknown: %v", ae)
+	}
+	res, err := gw.Submit(t.Context(), s)
+	if err != nil || res.GatewayStatus != "completed" {
+		t.Fatalf("retry: %+v, %v", res, err)
+	}
+	led := wantNoSpecViolations(t, base)
+	if led.Summary.RefundsCreated != 1 || len(led.Summary.MultipleCreations) != 0 {
+		t.Errorf("refunds created %d", led.Summary.RefundsCreated)
+	}
+	if len(tap.requestIDs) != 1 || tap.requestIDs[0] != "HANG1:refund" {
+		t.Errorf("refund posts %v: the retry should have found the refund on the order", tap.requestIDs)
+	}
+}
