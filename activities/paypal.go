@@ -99,6 +99,20 @@ func PayPalValue(minor int64, currency string) (string, error) {
 	return s[:len(s)-decimals] + "." + s[len(s)-decimals:], nil
 }
 
+// sameAmount reports whether PayPal's money is value in currency, read as
+// numbers ("25.0" is "25.00"), never as floats.
+func sameAmount(m paypalMoney, value, currency string) bool {
+	if m.CurrencyCode != currency {
+		return false
+	}
+	a, errA := money.ParseMinor(m.Value, currency)
+	b, errB := money.ParseMinor(value, currency)
+	if errA != nil || errB != nil {
+		return m.Value == value
+	}
+	return a == b
+}
+
 // paypalMoney is PayPal's money object.
 type paypalMoney struct {
 	Value        string `json:"value"`
@@ -175,7 +189,7 @@ func (g *PayPalGateway) Submit(ctx context.Context, s Submission) (SubmissionRes
 		return SubmissionResult{}, err
 	}
 	switch {
-	case len(made) == 1 && made[0].Amount.Value == value && made[0].Amount.CurrencyCode == s.Currency:
+	case len(made) == 1 && sameAmount(made[0].Amount, value, s.Currency):
 		g.logger.Info("PayPal already holds this transaction's refund; not creating another",
 			"op", op, "refund", made[0].ID, "status", made[0].Status)
 		return g.result(op, made[0], http.StatusOK)
