@@ -434,3 +434,35 @@ func TestPayPalAnswerLostThenRetried(t *testing.T) {
 		t.Errorf("refund posts %v: the retry should have found the refund on the order", tap.requestIDs)
 	}
 }
+
+func TestPayPalAmounts(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		minor    int64
+		currency string
+		want     string // "" for refused
+	}{
+		{4999, "USD", "49.99"}, {5, "EUR", "0.05"}, {100, "GBP", "1.00"},
+		{4999, "JPY", "4999"}, {150000, "HUF", "1500"}, {150050, "HUF", ""},
+		{99900, "TWD", "999"}, {1500, "KWD", ""}, {0, "USD", ""}, {100, "XXX", ""},
+	} {
+		got, err := PayPalValue(c.minor, c.currency)
+		if got != c.want || (err == nil) != (c.want != "") {
+			t.Errorf("PayPalValue(%d, %s) = %q, %v; want %q", c.minor, c.currency, got, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		m               paypalMoney
+		value, currency string
+		same            bool
+	}{
+		{paypalMoney{"25.0", "USD"}, "25.00", "USD", true},
+		{paypalMoney{"1500", "HUF"}, "1500", "HUF", true},
+		{paypalMoney{"25.01", "USD"}, "25.00", "USD", false},
+		{paypalMoney{"25.00", "EUR"}, "25.00", "USD", false},
+	} {
+		if got := sameAmount(c.m, c.value, c.currency); got != c.same {
+			t.Errorf("sameAmount(%+v, %s %s) = %v", c.m, c.value, c.currency, got)
+		}
+	}
+}
