@@ -254,8 +254,9 @@ func (s *Server) paypalCaptureObject(base, capture string) map[string]any {
 	}
 }
 
-// paypalKnownCurrency reports whether the capture's currency is one PayPal
-// takes; a capture ID naming another cannot exist at PayPal.
+// paypalCaptureExists reports whether the sandbox's PayPal holds the
+// capture: any ID of PayPal's shape but a MISSING one, in a currency PayPal
+// takes.
 func paypalCaptureExists(capture string) bool {
 	_, ok := paypalDecimals[paypalCurrency(capture)]
 	return paypalCaptureShape.MatchString(capture) && !strings.HasPrefix(capture, "MISSING") && ok
