@@ -65,6 +65,8 @@ func New(gw GatewayConfig, gen GenesysConfig, logger *slog.Logger) (*Activities,
 		gateway, err = NewStripeGateway(gw, gatewayHTTP, logger)
 	case GatewayKindAdyen:
 		gateway, err = NewAdyenGateway(gw, gatewayHTTP, logger)
+	case GatewayKindPayPal:
+		gateway, err = NewPayPalGateway(gw, gatewayHTTP, logger)
 	default:
 		gateway, err = NewERPGateway(gw, gatewayHTTP, logger)
 	}

@@ -14,6 +14,7 @@ const (
 	GatewayKindERP    = "erp"
 	GatewayKindStripe = "stripe"
 	GatewayKindAdyen  = "adyen"
+	GatewayKindPayPal = "paypal"
 )
 
 // envPrefix is what the worker passes to envconfig; messages name the full
@@ -24,7 +25,7 @@ const envPrefix = "REFUNDFLOW_"
 // The tags carry no prefix: the worker processes it with prefix REFUNDFLOW
 // (embedded anonymously, or on its own), so Kind is REFUNDFLOW_GATEWAY_KIND.
 type GatewayConfig struct {
-	Kind          string        `envconfig:"GATEWAY_KIND" default:"erp" desc:"erp (OAuth2 JSON API), stripe (POST /v1/refunds) or adyen (POST /v71/payments/{pspReference}/refunds)"`
+	Kind          string        `envconfig:"GATEWAY_KIND" default:"erp" desc:"erp (OAuth2 JSON API), stripe (POST /v1/refunds), adyen (POST /v71/payments/{pspReference}/refunds) or paypal (POST /v2/payments/captures/{captureId}/refund)"`
 	RefundURL     string        `envconfig:"GATEWAY_REFUND_URL" desc:"ERP endpoint refunds are POSTed to (erp)"`
 	ChargebackURL string        `envconfig:"GATEWAY_CHARGEBACK_URL" desc:"ERP endpoint chargebacks are POSTed to (erp)"`
 	TokenURL      string        `envconfig:"GATEWAY_TOKEN_URL" desc:"OAuth2 client-credentials token endpoint (erp)"`
@@ -35,10 +36,17 @@ type GatewayConfig struct {
 	Timeout       time.Duration `envconfig:"GATEWAY_TIMEOUT" default:"15s" desc:"timeout of one gateway HTTP call"`
 	StripeBaseURL string        `envconfig:"STRIPE_BASE_URL" default:"https://api.stripe.com" desc:"Stripe API base URL (stripe; stripe-mock in tests)"`
 	StripeAPIKey  string        `envconfig:"STRIPE_API_KEY" desc:"Stripe secret or restricted key with refund write access (stripe); never logged"`
+
 	// Adyen (adyen.go): the Checkout API base without its version.
 	AdyenBaseURL         string `envconfig:"ADYEN_BASE_URL" default:"https://checkout-test.adyen.com" desc:"Adyen Checkout API base, without the version (adyen): test https://checkout-test.adyen.com, live https://<prefix>-checkout-live.adyenpayments.com/checkout"`
 	AdyenAPIKey          string `envconfig:"ADYEN_API_KEY" desc:"Adyen API key of a web service user allowed to refund, sent as X-API-Key (adyen); never logged"`
 	AdyenMerchantAccount string `envconfig:"ADYEN_MERCHANT_ACCOUNT" desc:"Adyen merchant account the payments were made on (adyen)"`
+
+	// PayPal (paypal.go): the API base, and the REST app's client
+	// credentials its OAuth tokens are fetched with.
+	PayPalBaseURL      string `envconfig:"PAYPAL_BASE_URL" default:"https://api-m.paypal.com" desc:"PayPal REST API base (paypal; https://api-m.sandbox.paypal.com for PayPal's sandbox, <sandbox>/paypal locally)"`
+	PayPalClientID     string `envconfig:"PAYPAL_CLIENT_ID" desc:"PayPal REST app client id (paypal)"`
+	PayPalClientSecret string `envconfig:"PAYPAL_CLIENT_SECRET" desc:"PayPal REST app secret (paypal); never logged"`
 }
 
 // KindOrDefault is the gateway kind, erp when unset (a config built in code
@@ -65,8 +73,10 @@ func (c GatewayConfig) Validate() error {
 		errs = append(errs, c.validateStripe()...)
 	case GatewayKindAdyen:
 		errs = append(errs, c.validateAdyen()...)
+	case GatewayKindPayPal:
+		errs = append(errs, c.validatePayPal()...)
 	default:
-		errs = append(errs, fmt.Errorf("%sGATEWAY_KIND must be %q, %q or %q, not %q", envPrefix, GatewayKindERP, GatewayKindStripe, GatewayKindAdyen, kind))
+		errs = append(errs, fmt.Errorf("%sGATEWAY_KIND must be one of %s, not %q", envPrefix, strings.Join(gatewayKinds, ", "), kind))
 	}
 	return errors.Join(errs...)
 }
@@ -79,6 +89,18 @@ func (c GatewayConfig) validateERP() []error {
 	errs = append(errs, requireURL("GATEWAY_TOKEN_URL", c.TokenURL, when)...)
 	errs = append(errs, require("GATEWAY_CLIENT_ID", c.ClientID, when)...)
 	errs = append(errs, require("GATEWAY_CLIENT_SECRET", c.ClientSecret, when)...)
+	return errs
+}
+
+// gatewayKinds are the values REFUNDFLOW_GATEWAY_KIND takes.
+var gatewayKinds = []string{GatewayKindERP, GatewayKindStripe, GatewayKindAdyen, GatewayKindPayPal}
+
+func (c GatewayConfig) validatePayPal() []error {
+	when := " (with " + envPrefix + "GATEWAY_KIND=paypal)"
+	var errs []error
+	errs = append(errs, requireURL("PAYPAL_BASE_URL", c.PayPalBaseURL, when)...)
+	errs = append(errs, require("PAYPAL_CLIENT_ID", c.PayPalClientID, when)...)
+	errs = append(errs, require("PAYPAL_CLIENT_SECRET", c.PayPalClientSecret, when)...)
 	return errs
 }
 

@@ -111,6 +111,12 @@ if [[ "${GATEWAY_KIND:-erp}" == "adyen" ]]; then
 	ok_txn="KDEMO${run}A"
 	fail_txn="FAIL${run}DM"
 	card_txn="KCARD${run}A"
+elif [[ "${GATEWAY_KIND:-erp}" == paypal ]]; then
+	# PayPal refunds captures, whose IDs are [A-Z0-9]{1,20}: the sandbox's
+	# PayPal reads OUTAGE... as 503 until healed.
+	ok_txn="DEMO${run}OK"
+	fail_txn="OUTAGE$run"
+	card_txn="DEMO${run}CARD"
 fi
 
 step "1. A refund that succeeds ($ok_txn, 49.99 USD)"
@@ -128,7 +134,7 @@ if [[ "$status" == 200 && "$(str status)" == duplicate ]]; then ok "answered 200
 ledger "$ok_txn"
 if [[ "$(num refundsCreated)" == 1 ]]; then ok "still exactly 1 refund at the gateway"; else bad "sandbox ledger: $body"; fi
 
-step "3. A gateway outage ($fail_txn: the sandbox answers 503 until healed)"
+step "3. A gateway outage ($fail_txn: the sandbox answers 503 until healed; gateway ${GATEWAY_KIND:-erp})"
 post_disposition "$(disposition "$fail_txn" Refund_Processed 120.00)"
 if [[ "$status" == 202 ]]; then ok "webhook answered 202 started"; else bad "webhook answered $status $body"; fi
 link "$fail_txn"

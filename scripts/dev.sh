@@ -72,6 +72,20 @@ elif [[ "${REFUNDFLOW_GATEWAY_KIND:-erp}" == "stripe" ]]; then
 	export REFUNDFLOW_STRIPE_BASE_URL="$sandbox_url/stripe"
 	export REFUNDFLOW_STRIPE_API_KEY="${REFUNDFLOW_STRIPE_API_KEY-sk_test_123}"
 	export REFUNDFLOW_SANDBOX_STRIPE_API_KEYS="${REFUNDFLOW_SANDBOX_STRIPE_API_KEYS-$REFUNDFLOW_STRIPE_API_KEY}"
+elif [[ "${REFUNDFLOW_GATEWAY_KIND:-erp}" == "paypal" && -n "${REFUNDFLOW_PAYPAL_BASE_URL+set}" ]]; then
+	gateway_side="PayPal at $REFUNDFLOW_PAYPAL_BASE_URL"
+elif [[ "${REFUNDFLOW_GATEWAY_KIND:-erp}" == "paypal" ]]; then
+	# The sandbox's own PayPal: OAuth, refunds that settle later, webhooks
+	# the starter verifies by asking it (verify-webhook-signature).
+	gateway_side="the sandbox's PayPal"
+	export REFUNDFLOW_PAYPAL_BASE_URL="$sandbox_url/paypal"
+	export REFUNDFLOW_PAYPAL_CLIENT_ID="${REFUNDFLOW_PAYPAL_CLIENT_ID-sandbox-gateway}"
+	export REFUNDFLOW_PAYPAL_CLIENT_SECRET="${REFUNDFLOW_PAYPAL_CLIENT_SECRET-sandbox-gateway-secret}"
+	export REFUNDFLOW_PAYPAL_WEBHOOK_ID="${REFUNDFLOW_PAYPAL_WEBHOOK_ID-SANDBOXWEBHOOK01}"
+	export REFUNDFLOW_SANDBOX_PAYPAL_WEBHOOK_ID="${REFUNDFLOW_SANDBOX_PAYPAL_WEBHOOK_ID-$REFUNDFLOW_PAYPAL_WEBHOOK_ID}"
+	# As for the ERP below: an outage reaches review in seconds here.
+	export REFUNDFLOW_GATEWAY_TIMEOUT="${REFUNDFLOW_GATEWAY_TIMEOUT-5s}"
+	export REFUNDFLOW_GATEWAY_RETRY_WINDOW="${REFUNDFLOW_GATEWAY_RETRY_WINDOW-30s}"
 else
 	export REFUNDFLOW_GATEWAY_KIND="${REFUNDFLOW_GATEWAY_KIND-erp}"
 	export REFUNDFLOW_GATEWAY_REFUND_URL="$sandbox_url/erp/refunds"
@@ -196,6 +210,7 @@ NAMESPACE=$namespace
 GATEWAY_KIND=${REFUNDFLOW_GATEWAY_KIND:-erp}
 WEBHOOK_TOKEN=${REFUNDFLOW_WEBHOOK_TOKENS%%,*}
 APPROVER_TOKEN=$(printf '%s' "${REFUNDFLOW_APPROVER_TOKENS%%,*}" | cut -d: -f2-)
+GATEWAY_KIND=${REFUNDFLOW_GATEWAY_KIND:-erp}
 ENV
 )
 
@@ -204,6 +219,8 @@ if [[ "${REFUNDFLOW_GATEWAY_KIND:-erp}" == "adyen" ]]; then
 	# Adyen refunds a payment by its pspReference: 16 letters and digits.
 	txn="KDEV$(date +%s)AA"
 fi
+# A PayPal transaction is a capture ID: [A-Z0-9]{1,20}.
+[[ "${REFUNDFLOW_GATEWAY_KIND:-erp}" == paypal ]] && txn="TXN$(date +%s)"
 webhook_token="${REFUNDFLOW_WEBHOOK_TOKENS%%,*}"
 cat <<MSG
 

@@ -44,6 +44,19 @@ type Config struct {
 	AdyenHMACKeys        []string `envconfig:"ADYEN_HMAC_KEYS" desc:"comma-separated Adyen webhook HMAC keys (hex) for POST /v1/gateway-events/adyen; empty refuses every Adyen event"`
 	AdyenWebhookUsername string   `envconfig:"ADYEN_WEBHOOK_USERNAME" desc:"Basic auth user name Adyen's webhooks must carry (optional; set with ADYEN_WEBHOOK_PASSWORD)"`
 	AdyenWebhookPassword string   `envconfig:"ADYEN_WEBHOOK_PASSWORD" desc:"Basic auth password Adyen's webhooks must carry; never logged"`
+
+	// PayPal's webhooks are verified by PayPal itself
+	// (verify-webhook-signature), asked with the starter's own REST app
+	// credentials: the same variables as the worker's.
+	PayPalWebhookConfig
+}
+
+// PayPalWebhookConfig is what POST /v1/gateway-events/paypal asks PayPal with.
+type PayPalWebhookConfig struct {
+	BaseURL      string `envconfig:"PAYPAL_BASE_URL" default:"https://api-m.paypal.com" desc:"PayPal REST API base the webhooks are verified at (https://api-m.sandbox.paypal.com for PayPal's sandbox, <sandbox>/paypal locally)"`
+	ClientID     string `envconfig:"PAYPAL_CLIENT_ID" desc:"PayPal REST app client id the webhooks are verified with"`
+	ClientSecret string `envconfig:"PAYPAL_CLIENT_SECRET" desc:"PayPal REST app secret; never logged"`
+	WebhookID    string `envconfig:"PAYPAL_WEBHOOK_ID" desc:"ID of the webhook PayPal posts to POST /v1/gateway-events/paypal (developer dashboard); empty refuses every PayPal event"`
 }
 
 // settings is Config checked and parsed into what the handlers use.
@@ -64,6 +77,8 @@ type settings struct {
 	adyenHMACKeys [][]byte
 	// adyenBasic is nil when Adyen's webhooks carry no Basic auth.
 	adyenBasic *adyenBasicAuth
+	// paypal verifies PayPal's webhooks; nil refuses them.
+	paypal webhookVerifier
 }
 
 // loadConfig reads the environment. Errors name the variable at fault.
@@ -139,6 +154,9 @@ func (c *Config) parse() (settings, error) {
 		return s, errors.New("REFUNDFLOW_ADYEN_WEBHOOK_USERNAME and REFUNDFLOW_ADYEN_WEBHOOK_PASSWORD: set both, or neither")
 	default:
 		s.adyenBasic = &adyenBasicAuth{user: newSecret(user), password: newSecret(password)}
+	}
+	if s.paypal, err = c.PayPalWebhookConfig.verifier(); err != nil {
+		return s, err
 	}
 	if s.dispositions, err = remediation.ParseDispositions(c.Dispositions); err != nil {
 		return s, fmt.Errorf("REFUNDFLOW_DISPOSITIONS: %w", err)

@@ -37,6 +37,7 @@ type server struct {
 	stripeSecrets [][]byte
 	adyenHMACKeys [][]byte
 	adyenBasic    *adyenBasicAuth
+	paypal        webhookVerifier
 }
 
 func newServer(st settings, c client.Client, logger *slog.Logger) *server {
@@ -59,6 +60,7 @@ func newServer(st settings, c client.Client, logger *slog.Logger) *server {
 		stripeSecrets: st.stripeSecrets,
 		adyenHMACKeys: st.adyenHMACKeys,
 		adyenBasic:    st.adyenBasic,
+		paypal:        st.paypal,
 	}
 }
 
@@ -72,6 +74,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/gateway-events/erp", s.handleERPEvent)
 	mux.HandleFunc("POST /v1/gateway-events/stripe", s.handleStripeEvent)
 	mux.HandleFunc("POST /v1/gateway-events/adyen", s.handleAdyenEvent)
+	mux.HandleFunc("POST /v1/gateway-events/paypal", s.handlePayPalEvent)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	if s.codecKeys != nil {

@@ -372,3 +372,76 @@ func TestPlanAdyenPSPReferences(t *testing.T) {
 		}
 	}
 }
+
+// Under -gateway paypal every transaction ID is a PayPal capture ID, the
+// first of each lifecycle carry every webhook fault rule in PayPal's
+// letters, and PayPal's currencies stand in for KWD.
+func TestPlanForPayPal(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.Gateway = gatewayPayPal
+	p := newPlan(cfg.planShape(), 7)
+	capture := regexp.MustCompile(`^[A-Z0-9]{1,20}$`)
+	currencies := map[string]int{}
+	for _, tx := range p.Txns {
+		if !capture.MatchString(tx.ID) {
+			t.Errorf("%s is not a PayPal capture ID", tx.ID)
+		}
+		if prefix := paypalLifecyclePrefix[tx.Class]; prefix != "" && !strings.HasPrefix(tx.ID, prefix) {
+			t.Errorf("%s transaction %s lacks its prefix %s", tx.Class, tx.ID, prefix)
+		}
+		currencies[tx.Currency]++
+	}
+	for _, rule := range paypalPendingRules {
+		for _, prefix := range []string{"PEND", "PFAIL", "REVS"} {
+			if !slices.ContainsFunc(p.Txns, func(tx *txnPlan) bool { return strings.HasPrefix(tx.ID, prefix+rule) }) {
+				t.Errorf("no %s%s transaction", prefix, rule)
+			}
+		}
+	}
+	if currencies["KWD"] != 0 || currencies["HUF"] == 0 || currencies["JPY"] == 0 {
+		t.Errorf("currencies %v", currencies)
+	}
+}
+
+// TestChaosShortRunPayPal is the short run again through the sandbox's
+// PayPal (-gateway paypal), smaller: every refund a capture, every
+// webhook verified by asking PayPal, every request and webhook body
+// checked against PayPal's spec (a violation fails the run).
+func TestChaosShortRunPayPal(t *testing.T) {
+	cfg := ShortConfig()
+	cfg.Gateway = gatewayPayPal
+	cfg.N = 100
+	cfg.Out = t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg, logWriter{t})
+	if rep != nil {
+		var table bytes.Buffer
+		rep.Print(&table)
+		t.Log("\n" + table.String())
+	}
+	if err != nil {
+		t.Fatalf("the chaos run could not be carried out: %v", err)
+	}
+	if rep.Result != "PASS" {
+		t.Fatalf("%d violations; the first: %s (seed %d reproduces the plan: go run ./harness/chaos -gateway paypal -n %d -seed %d)",
+			len(rep.Violations), rep.Violations[0], rep.Settings.Seed, cfg.N, rep.Settings.Seed)
+	}
+	for what, got := range map[string]int{
+		"duplicate answers":       rep.Webhooks.Answers["200 duplicate"],
+		"token revocations":       rep.GatewayFaults["token_expired"],
+		"refunds created":         rep.Outcomes.RefundsCreated,
+		"reviews":                 rep.Outcomes.Reviews,
+		"pending refunds":         rep.Lifecycle.Counts[lcPending],
+		"reversed refunds":        rep.Lifecycle.Counts[lcReversed],
+		"webhooks badly signed":   rep.Lifecycle.Webhooks["bad_signature"],
+		"webhooks dropped":        rep.Lifecycle.Webhooks["dropped"],
+		"settlements by webhook":  rep.Lifecycle.Counts[lcSucceeded+" by "+byWebhook] + rep.Lifecycle.Counts[lcFailed+" by "+byWebhook],
+		"injected PayPal 5xx/429": rep.GatewayFaults["paypal_500"] + rep.GatewayFaults["paypal_502"] + rep.GatewayFaults["paypal_503"] + rep.GatewayFaults["paypal_429"],
+	} {
+		if got == 0 {
+			t.Errorf("the run had no %s: it did not test what it claims", what)
+		}
+	}
+}

@@ -79,9 +79,10 @@ type Config struct {
 	SettleTimeout time.Duration
 
 	// Gateway is the worker's REFUNDFLOW_GATEWAY_KIND at the sandbox: erp
-	// (the default) or adyen (the sandbox's Adyen side: pspReference-shaped
+	// (the default), adyen (the sandbox's Adyen side: pspReference-shaped
 	// transaction IDs, outcomes by signed webhook only, chargebacks to
-	// review).
+	// review) or paypal (the sandbox's PayPal; transaction IDs are then
+	// capture IDs).
 	Gateway string
 }
 
@@ -121,6 +122,12 @@ func DefaultConfig() Config {
 		WebhookDelayFor:     3 * time.Second,
 	}
 }
+
+// The gateways a chaos run can refund through.
+const (
+	gatewayERP    = stack.GatewayERP
+	gatewayPayPal = stack.GatewayPayPal
+)
 
 // ShortConfig is the CI run: the same faults, fewer posts, one crash of
 // the worker and one of the server, so it stays within a couple of
@@ -172,7 +179,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.WebhookDelayFor, "webhook-delay-for", c.WebhookDelayFor, "how late a delayed gateway webhook is sent")
 	fs.BoolVar(&c.BreakIdempotency, "break-idempotency", c.BreakIdempotency, "sabotage: the gateway ignores the Idempotency-Key (the run must then fail)")
 	fs.DurationVar(&c.SettleTimeout, "settle-timeout", c.SettleTimeout, "longest wait for the workflows to come to rest")
-	fs.StringVar(&c.Gateway, "gateway", c.Gateway, "the worker's gateway at the sandbox: erp or adyen")
+	fs.StringVar(&c.Gateway, "gateway", c.Gateway, "the worker's gateway at the sandbox: erp, adyen or paypal")
 }
 
 // validate refuses settings that would make the run prove nothing.
@@ -210,8 +217,8 @@ func (c Config) validate() error {
 	if c.SettleAfter <= 0 || c.SettlementPoll <= 0 {
 		errs = append(errs, errors.New("-settle-after and -settlement-poll must be positive, or nothing settles within the run"))
 	}
-	if c.Gateway != stack.GatewayERP && c.Gateway != stack.GatewayAdyen {
-		errs = append(errs, fmt.Errorf("-gateway %q: erp or adyen", c.Gateway))
+	if c.Gateway != gatewayERP && c.Gateway != stack.GatewayAdyen && c.Gateway != gatewayPayPal {
+		errs = append(errs, fmt.Errorf("-gateway %q: erp, adyen or paypal", c.Gateway))
 	}
 	if c.Out == "" {
 		errs = append(errs, errors.New("-out must name a directory"))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/refundflow/refundflow/internal/remediation"
 )
@@ -36,15 +37,15 @@ func (v *verdict) countLifecycle(runs []execution, f *facts, st remediation.Stat
 		v.lifecycle[lcPolls] += h.Polls
 		reopened = reopened || h.Reopened
 	}
-	heard := func(c created, statuses ...string) (string, bool) {
+	// heard reads words by what they mean, so every gateway's terms count
+	// (PayPal's completed is Stripe's and the ERP's succeeded).
+	heard := func(c created, settlements ...remediation.Settlement) (string, bool) {
 		for _, w := range words {
 			if w.GatewayReference != "" && w.GatewayReference != c.Reference {
 				continue
 			}
-			for _, s := range statuses {
-				if w.Status == s {
-					return w.By, true
-				}
+			if slices.Contains(settlements, remediation.SettlementOf(w.Status)) {
+				return w.By, true
 			}
 		}
 		return "", false
@@ -64,9 +65,7 @@ func (v *verdict) countLifecycle(runs []execution, f *facts, st remediation.Stat
 			if c.Failed {
 				outcome = lcFailed
 			}
-			// Adyen's words for a failure are failed (REFUND success=false)
-			// and refund_failed (REFUND_FAILED).
-			by, ok := heard(c, "succeeded", "failed", "refund_failed")
+			by, ok := heard(c, remediation.SettlementSucceeded, remediation.SettlementFailed)
 			if !ok {
 				by = lcAtSubmission
 			}
@@ -80,7 +79,7 @@ func (v *verdict) countLifecycle(runs []execution, f *facts, st remediation.Stat
 		}
 		if c.Reversed {
 			v.lifecycle[lcReversed]++
-			_, took := heard(c, "reversed", "refunded_reversed")
+			_, took := heard(c, remediation.SettlementReversed)
 			switch {
 			case reopened:
 				v.lifecycle[lcReopened]++

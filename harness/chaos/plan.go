@@ -50,6 +50,13 @@ func (c txnClass) lifecycle() bool {
 // rule at the sandbox.
 var lifecyclePrefix = map[txnClass]string{classPending: "PENDING-", classPendFail: "PENDFAIL-", classReverse: "REVERSE-"}
 
+// paypalLifecyclePrefix and paypalPendingRules are the same rules in the
+// letters of a PayPal capture ID ([A-Z0-9]{1,20}: internal/sandbox/paypal.go).
+var (
+	paypalLifecyclePrefix = map[txnClass]string{classPending: "PEND", classPendFail: "PFAIL", classReverse: "REVS"}
+	paypalPendingRules    = []string{"XDROP", "XREORD", "XBADSIG", "XDUP"}
+)
+
 // pendingRules are the sandbox's webhook rules the first PENDING-, REVERSE- and
 // PENDFAIL- transactions carry, so that even a short run has every fault:
 // both events dropped, the pending one held back until after the final
@@ -148,10 +155,13 @@ type planShape struct {
 	// Adyen: transaction IDs are pspReferences, with the sandbox's Adyen
 	// rules (adyenLifecycle, adyenRules) instead of the ERP's prefixes.
 	Adyen bool
+	// PayPal draws capture-shaped IDs and PayPal's currencies.
+	PayPal bool
 }
 
 func (c Config) planShape() planShape {
-	return planShape{N: c.N, DuplicateShare: c.DuplicateShare, LifecycleShare: c.LifecycleShare, Adyen: c.Gateway == stack.GatewayAdyen}
+	return planShape{N: c.N, DuplicateShare: c.DuplicateShare, LifecycleShare: c.LifecycleShare,
+		Adyen: c.Gateway == stack.GatewayAdyen, PayPal: c.Gateway == gatewayPayPal}
 }
 
 // The sandbox's Adyen rules (internal/sandbox/adyen.go): a pspReference is
@@ -223,8 +233,12 @@ func newPlan(shape planShape, seed uint64) *plan {
 	p.FourEyesAgent = p.Agents[2]
 	for _, c := range counts {
 		for range c.n {
-			p.Txns = append(p.Txns, p.newTxn(rng, len(p.Txns)+1, c.class))
+			p.Txns = append(p.Txns, p.newTxn(rng, len(p.Txns)+1, c.class, shape.PayPal))
 		}
+	}
+	prefixes, rules := lifecyclePrefix, pendingRules
+	if shape.PayPal {
+		prefixes, rules = paypalLifecyclePrefix, paypalPendingRules
 	}
 	ruled := map[txnClass]int{}
 	for i, t := range p.Txns {
@@ -237,10 +251,10 @@ func newPlan(shape planShape, seed uint64) *plan {
 			t.ID = adyenTxnID(rule, i+1)
 			continue
 		}
-		if prefix := lifecyclePrefix[t.Class]; prefix != "" {
+		if prefix := prefixes[t.Class]; prefix != "" {
 			switch {
-			case ruled[t.Class] < len(pendingRules):
-				prefix += pendingRules[ruled[t.Class]]
+			case ruled[t.Class] < len(rules):
+				prefix += rules[ruled[t.Class]]
 				ruled[t.Class]++
 			}
 			t.ID = prefix + t.ID
@@ -321,10 +335,16 @@ func newPlan(shape planShape, seed uint64) *plan {
 	return p
 }
 
-// newTxn draws one transaction of a class.
-func (p *plan) newTxn(rng *rand.Rand, i int, class txnClass) *txnPlan {
+// newTxn draws one transaction of a class. Under PayPal its ID is a
+// capture ID, and HUF (no decimals at PayPal, two in ISO 4217) stands in
+// for KWD, which PayPal does not take.
+func (p *plan) newTxn(rng *rand.Rand, i int, class txnClass, paypal bool) *txnPlan {
+	id := fmt.Sprintf("CHAOS-%05d", i)
+	if paypal {
+		id = fmt.Sprintf("CH%05d", i) // with the longest rule, PFAILXBADSIG, 19 of 20
+	}
 	t := &txnPlan{
-		ID:              fmt.Sprintf("CHAOS-%05d", i),
+		ID:              id,
 		Class:           class,
 		Code:            codeRefund,
 		Currency:        "USD",
@@ -336,6 +356,8 @@ func (p *plan) newTxn(rng *rand.Rand, i int, class txnClass) *txnPlan {
 	switch r := rng.IntN(20); {
 	case r == 0:
 		t.Currency = "JPY"
+	case r == 1 && paypal:
+		t.Currency = "HUF"
 	case r == 1:
 		t.Currency = "KWD"
 	}
@@ -373,6 +395,9 @@ func validAmount(rng *rand.Rand, currency string) string {
 		return fmt.Sprintf("%d", 100+rng.IntN(50000))
 	case "KWD":
 		return fmt.Sprintf("%d.%03d", 1+rng.IntN(200), rng.IntN(1000))
+	case "HUF":
+		// Whole forints: PayPal takes HUF without decimals.
+		return fmt.Sprintf("%d.00", 100+rng.IntN(50000))
 	default:
 		return fmt.Sprintf("%d.%02d", 1+rng.IntN(500), rng.IntN(100))
 	}
@@ -398,6 +423,8 @@ func correctedAmount(currency string) string {
 		return "1000"
 	case "KWD":
 		return "1.000"
+	case "HUF":
+		return "1000.00"
 	default:
 		return "10.00"
 	}

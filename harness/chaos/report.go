@@ -205,7 +205,7 @@ func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
 	}
 	o.RefundsCreated, o.ChargebacksCreated = f.ledger.Summary.RefundsCreated, f.ledger.Summary.ChargebacksCreated
 	o.SpecViolations = f.ledger.Stats.SpecViolations
-	for _, subs := range []map[string]*sandbox.Submission{f.ledger.Refunds, f.ledger.Chargebacks, f.ledger.AdyenRefunds} {
+	for _, subs := range []map[string]*sandbox.Submission{f.ledger.Refunds, f.ledger.Chargebacks, f.ledger.AdyenRefunds, f.ledger.PayPalRefunds} {
 		for _, s := range subs {
 			o.GatewayRequests += s.Requests
 			o.IdempotentReplays += s.Replays

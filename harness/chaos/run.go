@@ -68,7 +68,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		rng:    rand.New(rand.NewPCG(seed, seed>>1|1)),
 	}
 	r.sent = newDeliveries(r.plan.Posts)
-	fmt.Fprintf(progress, "chaos run: %d posts (%d transactions), %d clients, seed %d, in %s\n", r.plan.Posts, len(r.plan.Txns), cfg.Clients, seed, dir)
+	fmt.Fprintf(progress, "chaos run: %d posts (%d transactions), %d clients, gateway %s, seed %d, in %s\n", r.plan.Posts, len(r.plan.Txns), cfg.Clients, cfg.Gateway, seed, dir)
 
 	if err := r.stream(ctx); err != nil {
 		return nil, err

@@ -27,6 +27,11 @@ type Ledger struct {
 	// Idempotency-Key (by the refund's pspReference for one made without
 	// a key). Their AmountMinor is in Adyen's minor units.
 	AdyenRefunds map[string]*Submission `json:"adyenRefunds"`
+	// PayPalRefunds are the PayPal side's refunds (paypal.go), keyed by
+	// PayPal-Request-Id; PayPalTransmissions its webhook deliveries by
+	// transmission ID, for verify-webhook-signature.
+	PayPalRefunds       map[string]*Submission        `json:"paypalRefunds"`
+	PayPalTransmissions map[string]PayPalTransmission `json:"paypalTransmissions"`
 	// Healed lists FAIL- transactions told to succeed from now on.
 	Healed          map[string]bool  `json:"healed"`
 	AttributeWrites []AttributeWrite `json:"attributeWrites"`
@@ -95,6 +100,9 @@ type Submission struct {
 	Metadata      map[string]string `json:"metadata,omitempty"`
 	PaymentIntent string            `json:"paymentIntent,omitempty"`
 	Charge        string            `json:"charge,omitempty"`
+	// PayPalBase is the PayPal side's base URL as the refund's caller
+	// reached it: the root of its HATEOAS links.
+	PayPalBase string `json:"paypalBase,omitempty"`
 }
 
 // AttributeWrite is one PATCH of participant attributes.
@@ -186,6 +194,9 @@ func NewLedger() *Ledger {
 		Emails:          []Email{},
 		Webhooks:        []*Webhook{},
 		Stats:           Stats{Faults: map[string]int{}, Webhooks: map[string]int{}},
+
+		PayPalRefunds:       map[string]*Submission{},
+		PayPalTransmissions: map[string]PayPalTransmission{},
 	}
 }
 
@@ -200,7 +211,7 @@ func (l *Ledger) submissions(kind string) map[string]*Submission {
 // allSubmissions is every map of refunds: the ERP's refunds and
 // chargebacks, and Stripe's refunds.
 func (l *Ledger) allSubmissions() []map[string]*Submission {
-	return []map[string]*Submission{l.Refunds, l.Chargebacks, l.StripeRefunds, l.AdyenRefunds}
+	return []map[string]*Submission{l.Refunds, l.Chargebacks, l.StripeRefunds, l.AdyenRefunds, l.PayPalRefunds}
 }
 
 // Summary is the money view: what the gateway created, and the transactions
@@ -435,6 +446,12 @@ func (s *Server) Load(path string) error {
 	}
 	if l.AdyenRefunds == nil {
 		l.AdyenRefunds = map[string]*Submission{}
+	}
+	if l.PayPalRefunds == nil {
+		l.PayPalRefunds = map[string]*Submission{}
+	}
+	if l.PayPalTransmissions == nil {
+		l.PayPalTransmissions = map[string]PayPalTransmission{}
 	}
 	for _, wh := range l.Webhooks {
 		if wh.State == webhookSending {

@@ -75,10 +75,14 @@ func (s *Server) startLifecycle(sub *Submission, at time.Time) {
 	// Stripe's words differ: a refund that had succeeded and is taken back
 	// is failed there, and its reasons are failure_reason codes.
 	pendFail, reverse, reverseReason := reasonPendFail, statusReversed, reasonReverse
-	if sub.Gateway == gatewayStripe {
+	switch sub.Gateway {
+	case gatewayStripe:
 		sub.Lifecycle = stripeLifecycleOf(sub.TransactionID, sub.IdempotencyKey)
 		pendFail, reverse, reverseReason = stripeReasonPendFail, statusFailed, stripeReasonReverse
-	} else {
+	case gatewayPayPal:
+		sub.Lifecycle = paypalLifecycleOf(sub.TransactionID, sub.IdempotencyKey)
+		pendFail, reverseReason = paypalReasonECheck, paypalReasonReverse
+	default:
 		sub.Lifecycle = lifecycleOf(sub.TransactionID, sub.IdempotencyKey)
 	}
 	next := at.Add(s.cfg.SettleAfter)

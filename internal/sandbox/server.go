@@ -78,6 +78,11 @@ type Config struct {
 	AdyenWebhookPassword string `envconfig:"SANDBOX_ADYEN_WEBHOOK_PASSWORD" desc:"Basic auth password of the Adyen webhooks"`
 	StateFile            string `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
 	LogLevel             string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+
+	// PayPalWebhookID is the webhook its PayPal side signs for (the
+	// starter's REFUNDFLOW_PAYPAL_WEBHOOK_ID): verify-webhook-signature
+	// answers SUCCESS only for it.
+	PayPalWebhookID string `envconfig:"SANDBOX_PAYPAL_WEBHOOK_ID" default:"SANDBOXWEBHOOK01" desc:"webhook ID the PayPal side's webhooks are for (verify-webhook-signature answers SUCCESS only for it): the starter's REFUNDFLOW_PAYPAL_WEBHOOK_ID"`
 }
 
 // Server stands in for the ERP/payment gateway, its OAuth server and the
@@ -194,6 +199,8 @@ func (s *Server) Handler() http.Handler {
 
 	mux.Handle(stripePrefix+"/", s.stripeHandler())
 	mux.Handle(adyenPrefix+"/", s.adyenHandler())
+	mux.Handle(paypalPrefix+"/", s.paypalHandler())
+	mux.HandleFunc("POST /sandbox/paypal/expire-request-ids", s.expirePayPalRequestIDs)
 
 	mux.HandleFunc("GET /sandbox/ledger", s.showLedger)
 	mux.HandleFunc("GET /sandbox/ledger/{transactionId}", s.showTransaction)

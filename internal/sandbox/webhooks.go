@@ -135,6 +135,9 @@ type erpEventBody struct {
 // PENDFAIL-DUP-...): the same fault for every event of its refund, but a
 // reordering, which holds back the first event until after the second.
 func webhookFaultRule(txn string, first bool) string {
+	if f := paypalWebhookFaultRule(txn, first); f != "" {
+		return f
+	}
 	switch {
 	case strings.Contains(txn, "-DROP-"):
 		return faultDropped
@@ -184,7 +187,7 @@ func (s *Server) webhookFault(sub *Submission, first bool) string {
 func (s *Server) queueWebhook(sub *Submission, first bool) {
 	change := sub.History[len(sub.History)-1]
 	gateway := "erp"
-	if sub.Gateway == gatewayStripe || sub.Gateway == gatewayAdyen {
+	if sub.Gateway == gatewayStripe || sub.Gateway == gatewayAdyen || sub.Gateway == gatewayPayPal {
 		gateway = sub.Gateway
 	}
 	wh := &Webhook{
@@ -198,11 +201,15 @@ func (s *Server) queueWebhook(sub *Submission, first bool) {
 		State:         webhookQueued,
 		SendAt:        s.now().UTC(),
 	}
-	if gateway == gatewayStripe {
+	switch gateway {
+	case gatewayStripe:
 		wh.Body = stripeEventBody(sub, wh.EventID, first)
-	} else if gateway == gatewayAdyen {
+	case gatewayAdyen:
 		wh.EventID, wh.Body = s.adyenNotification(sub)
-	} else {
+	case gatewayPayPal:
+		wh.EventID = "WH-" + paypalID(17) + "-" + paypalID(17)
+		wh.Body = s.paypalEventBody(sub, wh.EventID)
+	default:
 		wh.Body, _ = json.Marshal(erpEventBody{
 			EventID: wh.EventID, TransactionID: wh.TransactionID, RefundID: wh.RefundID,
 			Status: wh.Status, Reason: wh.Reason, OccurredAt: wh.OccurredAt.Format(time.RFC3339Nano),
@@ -317,16 +324,20 @@ func (s *Server) deliver(ctx context.Context, wh *Webhook) {
 	s.mu.Unlock()
 	header := func() http.Header {
 		h := http.Header{"Content-Type": {"application/json"}}
-		if wh.Gateway == gatewayAdyen {
+		switch wh.Gateway {
+		case gatewayAdyen:
 			h.Set("User-Agent", "Adyen HttpClient 1.0")
 			if adyenUser != "" {
 				h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(adyenUser+":"+adyenPassword)))
 			}
-		} else if wh.Gateway == gatewayStripe {
+		case gatewayStripe:
 			// Signed at each attempt, as Stripe does: t is the time of sending.
 			h.Set("Stripe-Signature", StripeSignature(secret, s.now().Unix(), body))
 			h.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
-		} else {
+		case gatewayPayPal:
+			// A transmission of its own at each attempt, as PayPal does.
+			s.paypalSign(h, wh, wh.Fault == faultBadSignature)
+		default:
 			h.Set("Authorization", "Bearer "+token)
 		}
 		return h

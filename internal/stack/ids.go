@@ -31,6 +31,10 @@ const (
 	AdyenHMACKey         = "5AC1E0A9F3B7D2E46C8A1B3D5F7092E4C6A8B0D2F4163E5A7C9B1D3F5E7A9C0B"
 	AdyenWebhookUser     = "stack-adyen-webhooks"
 	AdyenWebhookPassword = "stack-adyen-webhook-password"
+	// PayPalWebhookID is the webhook the sandbox's PayPal side sends for
+	// and the starters verify deliveries of (letters and digits, as
+	// PayPal's are).
+	PayPalWebhookID = "STACKWEBHOOK01"
 )
 
 // Disposition is the body Genesys posts to the starter's POST

@@ -23,6 +23,8 @@ const (
 	GatewayERP    = "erp"
 	GatewayStripe = "stripe"
 	GatewayAdyen  = "adyen"
+	// GatewayPayPal is the sandbox's PayPal side (World.SandboxPayPalURL).
+	GatewayPayPal = "paypal"
 )
 
 // Approver is a finance ops token of the starter and the approver it names.
@@ -216,8 +218,8 @@ func (o *Options) setDefaults() error {
 	if o.Gateway == "" {
 		o.Gateway = GatewayERP
 	}
-	if o.Gateway != GatewayERP && o.Gateway != GatewayStripe && o.Gateway != GatewayAdyen {
-		return fmt.Errorf("stack: gateway %q: want %s, %s or %s", o.Gateway, GatewayERP, GatewayStripe, GatewayAdyen)
+	if o.Gateway != GatewayERP && o.Gateway != GatewayStripe && o.Gateway != GatewayAdyen && o.Gateway != GatewayPayPal {
+		return fmt.Errorf("stack: gateway %q: want %s, %s, %s or %s", o.Gateway, GatewayERP, GatewayStripe, GatewayAdyen, GatewayPayPal)
 	}
 	if o.LogLevel == "" {
 		o.LogLevel = "debug"
@@ -293,6 +295,8 @@ func (w *World) sandboxEnv() []string {
 		"REFUNDFLOW_SANDBOX_ADYEN_HMAC_KEY=" + AdyenHMACKey,
 		"REFUNDFLOW_SANDBOX_ADYEN_WEBHOOK_USERNAME=" + AdyenWebhookUser,
 		"REFUNDFLOW_SANDBOX_ADYEN_WEBHOOK_PASSWORD=" + AdyenWebhookPassword,
+		// Its PayPal side verifies deliveries for the webhook the starters name.
+		"REFUNDFLOW_SANDBOX_PAYPAL_WEBHOOK_ID=" + PayPalWebhookID,
 	}
 	if c := w.opts.SandboxClients; c != nil {
 		env = append(env, "REFUNDFLOW_SANDBOX_CLIENTS="+c.GatewayID+":"+c.GatewaySecret+","+c.GenesysID+":"+c.GenesysSecret)
@@ -325,11 +329,30 @@ func (w *World) workerEnv() []string {
 		env = append(env, "REFUNDFLOW_ADYEN_BASE_URL="+w.SandboxAdyenURL(), "REFUNDFLOW_ADYEN_API_KEY="+AdyenAPIKey,
 			"REFUNDFLOW_ADYEN_MERCHANT_ACCOUNT="+AdyenMerchantAccount)
 	}
+	if w.opts.Gateway == GatewayPayPal {
+		env = append(env, w.paypalEnv()...)
+	}
 	return append(env, w.opts.WorkerEnv...)
 }
 
 // SandboxAdyenURL is the sandbox's Adyen side, a REFUNDFLOW_ADYEN_BASE_URL.
 func (w *World) SandboxAdyenURL() string { return w.SandboxURL + "/adyen" }
+// SandboxPayPalURL is the sandbox's PayPal side, a REFUNDFLOW_PAYPAL_BASE_URL.
+func (w *World) SandboxPayPalURL() string { return w.SandboxURL + "/paypal" }
+
+// paypalEnv is the PayPal REST app worker and starters use at the
+// sandbox's PayPal side: its gateway client.
+func (w *World) paypalEnv() []string {
+	clients := defaultSandboxClients
+	if w.opts.SandboxClients != nil {
+		clients = *w.opts.SandboxClients
+	}
+	return []string{
+		"REFUNDFLOW_PAYPAL_BASE_URL=" + w.SandboxPayPalURL(),
+		"REFUNDFLOW_PAYPAL_CLIENT_ID=" + clients.GatewayID,
+		"REFUNDFLOW_PAYPAL_CLIENT_SECRET=" + clients.GatewaySecret,
+	}
+}
 
 // SandboxStripeURL is the sandbox's Stripe side, a REFUNDFLOW_STRIPE_BASE_URL.
 func (w *World) SandboxStripeURL() string { return w.SandboxURL + "/stripe" }
@@ -351,7 +374,8 @@ func (w *World) starterEnv(port int) []string {
 		"REFUNDFLOW_APPROVER_TOKENS=" + strings.Join(approvers, ","),
 		"REFUNDFLOW_DISPOSITIONS=" + remediation.DefaultDispositions,
 		"REFUNDFLOW_DEFAULT_CURRENCY=USD",
-	}, w.opts.StarterEnv)
+		"REFUNDFLOW_PAYPAL_WEBHOOK_ID=" + PayPalWebhookID,
+	}, w.paypalEnv(), w.opts.StarterEnv)
 }
 
 // Processes are every process the World runs, in the order Stop stops
