@@ -38,6 +38,10 @@ type Config struct {
 	// webhooks; several allow rotation.
 	GatewayEventTokens   []string `envconfig:"GATEWAY_EVENT_TOKENS" desc:"comma-separated Bearer tokens accepted on POST /v1/gateway-events/erp; empty refuses every ERP event"`
 	StripeWebhookSecrets []string `envconfig:"STRIPE_WEBHOOK_SECRETS" desc:"comma-separated Stripe webhook signing secrets (whsec_...) for POST /v1/gateway-events/stripe; empty refuses every Stripe event"`
+	// MetricsAddress is a listener of its own, apart from the API, so
+	// /metrics need not be reachable from Genesys or the internet.
+	MetricsAddress        string        `envconfig:"METRICS_ADDRESS" desc:"host:port of GET /metrics (Prometheus text), apart from the API; empty turns metrics off"`
+	ReviewMetricsInterval time.Duration `envconfig:"REVIEW_METRICS_INTERVAL" default:"1m" desc:"how often the review-queue gauges are refreshed from visibility (with metrics on)"`
 }
 
 // settings is Config checked and parsed into what the handlers use.
@@ -123,6 +127,9 @@ func (c *Config) parse() (settings, error) {
 	}
 	if c.StartTimeout <= 0 {
 		return s, fmt.Errorf("REFUNDFLOW_TEMPORAL_START_TIMEOUT: must be positive, got %s", c.StartTimeout)
+	}
+	if c.MetricsAddress != "" && c.ReviewMetricsInterval <= 0 {
+		return s, fmt.Errorf("REFUNDFLOW_REVIEW_METRICS_INTERVAL: must be positive, got %s", c.ReviewMetricsInterval)
 	}
 	if strings.TrimSpace(c.TaskQueue) == "" {
 		return s, fmt.Errorf("REFUNDFLOW_TASK_QUEUE: must not be empty")

@@ -35,6 +35,8 @@ type server struct {
 	// webhook signing secrets; empty refuses every such event.
 	gatewayEvents tokenSet
 	stripeSecrets [][]byte
+	// metrics is nil when REFUNDFLOW_METRICS_ADDRESS is empty.
+	metrics *starterMetrics
 }
 
 func newServer(st settings, c client.Client, logger *slog.Logger) *server {
