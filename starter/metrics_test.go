@@ -167,3 +167,20 @@ func TestReviewQueueOldestFromOnePageOrByHalving(t *testing.T) {
 		t.Errorf("age of an empty queue %s", age)
 	}
 }
+
+// BenchmarkAnsweredMetrics is the cost metrics add to one answer: the
+// route's counter, its latency histogram and the card-data check.
+func BenchmarkAnsweredMetrics(b *testing.B) {
+	m, err := metrics.New(slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sm, err := newStarterMetrics(m.Meter())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		sm.answered("POST /v1/dispositions", http.StatusAccepted, 3*time.Millisecond, false)
+	}
+}
