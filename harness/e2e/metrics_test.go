@@ -68,6 +68,72 @@ func TestMetricsInPrometheus(t *testing.T) {
 	waitValue(t, prom, `max(refundflow_reviews_waiting)`, func(v float64) bool { return v == 1 })
 	waitValue(t, prom, `max(refundflow_review_oldest_age_seconds)`, func(v float64) bool { return v > 0 && v < 600 })
 
+	// What the first worker counted: two refunds straight through, one
+	// submission that failed into review.
+	for expr, want := range map[string]float64{
+		`sum(refundflow_remediations_started_total{action="refund"})`:                     3,
+		`sum(refundflow_remediations_ended_total{action="refund",outcome="Completed"})`:   2,
+		`sum(refundflow_reviews_opened_total{action="refund"})`:                           1,
+		`sum(refundflow_refunded_minor_units_total{currency="USD",action="refund"})`:      4999 + 1000,
+		`sum(refundflow_submitted_minor_units_total{currency="USD",action="refund"})`:     4999 + 1000 + 2000,
+		`sum(refundflow_webhook_to_completed_seconds_count{path="direct"})`:               2,
+		`sum(refundflow_http_responses_total{route="POST /v1/dispositions",code="202"})`:  3,
+		`sum(refundflow_http_responses_total{route="POST /v1/dispositions",code="422"})`:  1,
+		`sum(refundflow_cardholder_data_rejections_total{route="POST /v1/dispositions"})`: 1,
+		`sum(refundflow_escalations_undelivered_total)`:                                   0,
+	} {
+		waitValue(t, prom, expr, func(v float64) bool { return v == want })
+	}
+	for expr, atLeast := range map[string]float64{
+		// The outage: 503s retried within the window.
+		`sum(refundflow_remote_calls_total{remote="gateway",outcome="retryable"})`: 2,
+		`sum(refundflow_remote_calls_total{remote="gateway",outcome="ok"})`:        2,
+		`sum(refundflow_remote_calls_total{remote="genesys",outcome="ok"})`:        3,
+		`sum(refundflow_remote_call_duration_seconds_count{remote="gateway"})`:     4,
+		`sum(temporal_workflow_task_schedule_to_start_latency_seconds_count)`:      3,
+		`sum(temporal_activity_schedule_to_start_latency_seconds_count)`:           1,
+		`sum(temporal_request_total{job="refundflow-starter"})`:                    3,
+	} {
+		waitValue(t, prom, expr, func(v float64) bool { return v >= atLeast })
+	}
+
+	// A new worker process takes over the review with no cache: deciding it
+	// replays its whole history, escalation included. Replay must count
+	// nothing, so the new worker's counters hold only the approval.
+	if err := w.Stack.CrashWorker(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitValue(t, prom, `sum(refundflow_escalations_undelivered_total)`, func(v float64) bool { return v == 0 })
+	w.Heal(review)
+	// Until the new worker polls, the starter's status query (which the
+	// decision asks first) answers 503; the decisionId makes a retry safe.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(time.Second) {
+		r := w.Decide(review, map[string]any{"decisionId": "met-1", "decision": "approve"})
+		if r.Code == http.StatusAccepted {
+			break
+		}
+		if r.Code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("approve: %d %s", r.Code, r.Raw)
+		}
+	}
+	w.WaitState(review, remediation.StateCompleted)
+	waitValue(t, prom, `max(refundflow_reviews_waiting)`, func(v float64) bool { return v == 0 })
+	// The new process's counters began at 0 and hold the approval alone:
+	// nothing of the replayed history (its escalation, its first
+	// submission) is counted again.
+	for expr, want := range map[string]float64{
+		`sum(refundflow_webhook_to_completed_seconds_count{path="after_review"})`:       1,
+		`sum(refundflow_remediations_ended_total{action="refund",outcome="Completed"})`: 1,
+		`sum(refundflow_submitted_minor_units_total{currency="USD",action="refund"})`:   2000,
+		`sum(refundflow_refunded_minor_units_total{currency="USD",action="refund"})`:    2000,
+	} {
+		waitValue(t, prom, expr, func(v float64) bool { return v == want })
+	}
+	waitValue(t, prom, `sum(refundflow_http_responses_total{route="POST /v1/remediations/{transactionId}/decision",code="202"})`, func(v float64) bool { return v == 1 })
+	if got := prom.Query(`sum(refundflow_reviews_opened_total)`); len(got) != 0 {
+		t.Errorf("the replayed escalation was counted again: %+v", got)
+	}
+
 	// A workflow type no worker knows fails its workflow task: what a bad
 	// deploy looks like to the SDK's metrics.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -78,44 +144,7 @@ func TestMetricsInPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = w.Stack.Client.TerminateWorkflow(context.Background(), run.GetID(), "", "test over") })
-
-	// Finance approves once the gateway is back: Completed after review.
-	w.Heal(review)
-	if r := w.Decide(review, map[string]any{"decisionId": "met-1", "decision": "approve"}); r.Code != http.StatusAccepted {
-		t.Fatalf("approve: %d %s", r.Code, r.Raw)
-	}
-	w.WaitState(review, remediation.StateCompleted)
-	waitValue(t, prom, `max(refundflow_reviews_waiting)`, func(v float64) bool { return v == 0 })
-
-	for expr, want := range map[string]float64{
-		`sum(refundflow_remediations_started_total{action="refund"})`:                                  3,
-		`sum(refundflow_remediations_ended_total{action="refund",outcome="Completed"})`:                3,
-		`sum(refundflow_reviews_opened_total{action="refund"})`:                                        1,
-		`sum(refundflow_refunded_minor_units_total{currency="USD",action="refund"})`:                   4999 + 1000 + 2000,
-		`sum(refundflow_submitted_minor_units_total{currency="USD",action="refund"})`:                  4999 + 1000 + 2*2000,
-		`sum(refundflow_webhook_to_completed_seconds_count{path="direct"})`:                            2,
-		`sum(refundflow_webhook_to_completed_seconds_count{path="after_review"})`:                      1,
-		`sum(refundflow_http_responses_total{route="POST /v1/dispositions",code="202"})`:               3,
-		`sum(refundflow_http_responses_total{route="POST /v1/dispositions",code="422"})`:               1,
-		`sum(refundflow_cardholder_data_rejections_total{route="POST /v1/dispositions"})`:              1,
-		`sum(refundflow_http_responses_total{route="POST /v1/remediations/{transactionId}/decision"})`: 1,
-		`sum(refundflow_escalations_undelivered_total)`:                                                0,
-	} {
-		waitValue(t, prom, expr, func(v float64) bool { return v == want })
-	}
-	for expr, atLeast := range map[string]float64{
-		// The outage: 503s retried within the window, then the approval's 201.
-		`sum(refundflow_remote_calls_total{remote="gateway",outcome="retryable"})`: 2,
-		`sum(refundflow_remote_calls_total{remote="gateway",outcome="ok"})`:        3,
-		`sum(refundflow_remote_calls_total{remote="genesys",outcome="ok"})`:        3,
-		`sum(refundflow_remote_call_duration_seconds_count{remote="gateway"})`:     5,
-		`sum(temporal_workflow_task_execution_failed_total)`:                       1,
-		`sum(temporal_workflow_task_schedule_to_start_latency_seconds_count)`:      3,
-		`sum(temporal_activity_schedule_to_start_latency_seconds_count)`:           1,
-		`sum(temporal_request_total{job="refundflow-starter"})`:                    3,
-	} {
-		waitValue(t, prom, expr, func(v float64) bool { return v >= atLeast })
-	}
+	waitValue(t, prom, `sum(temporal_workflow_task_execution_failed_total)`, func(v float64) bool { return v >= 1 })
 
 	// Every metric the alerts and the dashboard name is one the programs
 	// expose (a renamed metric would leave an alert that can never fire).
