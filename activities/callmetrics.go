@@ -53,14 +53,22 @@ func (cm *CallMetrics) instrument(c *http.Client, remote string) *http.Client {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	c.Transport = &meteredTransport{next: next, metrics: cm, remote: remote}
+	t := &meteredTransport{next: next, metrics: cm, byOutcome: map[string]metric.MeasurementOption{},
+		remote: metric.WithAttributes(attribute.String(metricnames.LabelRemote, remote))}
+	for _, outcome := range []string{metricnames.CallOK, metricnames.CallRetryable, metricnames.CallFinal, metricnames.CallUnanswered} {
+		t.byOutcome[outcome] = metric.WithAttributeSet(attribute.NewSet(
+			attribute.String(metricnames.LabelRemote, remote), attribute.String(metricnames.LabelOutcome, outcome)))
+	}
+	c.Transport = t
 	return c
 }
 
 type meteredTransport struct {
 	next    http.RoundTripper
 	metrics *CallMetrics
-	remote  string
+	// The label sets, made once: a record then allocates little.
+	remote    metric.MeasurementOption
+	byOutcome map[string]metric.MeasurementOption
 }
 
 // RoundTrip times the exchange up to the answer's headers: the body is read
@@ -73,11 +81,11 @@ func (t *meteredTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		outcome = callOutcome(res.StatusCode)
 	}
 	ctx := context.WithoutCancel(req.Context())
-	attrs := metric.WithAttributes(attribute.String(metricnames.LabelRemote, t.remote), attribute.String(metricnames.LabelOutcome, outcome))
+	attrs := t.byOutcome[outcome]
 	t.metrics.calls.Add(ctx, 1, attrs)
 	t.metrics.duration.Record(ctx, time.Since(start).Seconds(), attrs)
 	if err == nil && res.StatusCode == http.StatusTooManyRequests {
-		t.metrics.rateLimited.Add(ctx, 1, metric.WithAttributes(attribute.String(metricnames.LabelRemote, t.remote)))
+		t.metrics.rateLimited.Add(ctx, 1, t.remote)
 	}
 	return res, err
 }
