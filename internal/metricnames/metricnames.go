@@ -78,6 +78,12 @@ const (
 	LabelCode     = "code"
 )
 
+// Labels are every label our series may carry. Prefix starts each of our
+// metric names.
+var Labels = []string{LabelAction, LabelOutcome, LabelCurrency, LabelPath, LabelRemote, LabelRoute, LabelCode}
+
+const Prefix = "refundflow_"
+
 // Values of LabelRemote.
 const (
 	RemoteGateway = "gateway"

@@ -16,10 +16,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -61,26 +63,46 @@ func New(logger *slog.Logger) (*Metrics, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus exporter: %w", err)
 	}
-	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter), sdkmetric.WithView(histogramBuckets))
+	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter), sdkmetric.WithView(view))
 	return &Metrics{provider: provider, registry: registry, meter: provider.Meter("github.com/refundflow/refundflow"), logger: logger}, nil
 }
 
-// histogramBuckets gives every histogram buckets in its own unit: the
-// OpenTelemetry default (0 to 10000) is made for milliseconds, and every
-// histogram here is in seconds. One view for all, since each matching view
-// would add a stream of its own.
-func histogramBuckets(i sdkmetric.Instrument) (sdkmetric.Stream, bool) {
-	if i.Kind != sdkmetric.InstrumentKindHistogram {
+// ourLabels keeps only our own labels on our series. What the workflow
+// records through workflow.GetMetricsHandler would otherwise also carry the
+// SDK handler's (namespace, task_queue, workflow_type, client_name, ...),
+// and then a counter the worker sets to 0 at start (labels: action) and the
+// one a workflow adds to would be two series: the first failure would be a
+// new series at 1, which increase() does not see.
+var ourLabels = func() attribute.Filter {
+	keys := make([]attribute.Key, len(metricnames.Labels))
+	for i, l := range metricnames.Labels {
+		keys[i] = attribute.Key(l)
+	}
+	return attribute.NewAllowKeysFilter(keys...)
+}()
+
+// view shapes every stream: histograms get buckets in their own unit (the
+// OpenTelemetry default, 0 to 10000, is made for milliseconds, and every
+// histogram here is in seconds), and our series only our labels. One view
+// for all, since each matching view would add a stream of its own.
+func view(i sdkmetric.Instrument) (sdkmetric.Stream, bool) {
+	ours := strings.HasPrefix(i.Name, metricnames.Prefix)
+	histogram := i.Kind == sdkmetric.InstrumentKindHistogram
+	if !ours && !histogram {
 		return sdkmetric.Stream{}, false
 	}
-	bounds := latencyBuckets
-	if i.Name == metricnames.WebhookToCompleted {
-		bounds = CompletionBuckets
+	s := sdkmetric.Stream{Name: i.Name, Description: i.Description, Unit: i.Unit}
+	if histogram {
+		bounds := latencyBuckets
+		if i.Name == metricnames.WebhookToCompleted {
+			bounds = CompletionBuckets
+		}
+		s.Aggregation = sdkmetric.AggregationExplicitBucketHistogram{Boundaries: bounds}
 	}
-	return sdkmetric.Stream{
-		Name: i.Name, Description: i.Description, Unit: i.Unit,
-		Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: bounds},
-	}, true
+	if ours {
+		s.AttributeFilter = ourLabels
+	}
+	return s, true
 }
 
 // Meter is where this program's own instruments are made.

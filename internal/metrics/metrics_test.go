@@ -25,8 +25,8 @@ func scrapeText(t *testing.T, m *Metrics) string {
 
 // TestSDKHandlerNamesAndBuckets pins what the exporter makes of the SDK's
 // instruments, which the alert rules name: a counter is a _total counter,
-// a timer a histogram in seconds with our buckets; no scope or target_info
-// labels; and two providers share nothing.
+// a timer a histogram in seconds with our buckets; ours carry only our
+// labels; no scope or target_info labels; and two providers share nothing.
 func TestSDKHandlerNamesAndBuckets(t *testing.T) {
 	t.Parallel()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -42,6 +42,8 @@ func TestSDKHandlerNamesAndBuckets(t *testing.T) {
 	h.Counter("temporal_workflow_task_execution_failed").Inc(2)
 	h.Timer("temporal_workflow_task_schedule_to_start_latency").Record(30 * time.Millisecond)
 	h.Timer(metricnames.WebhookToCompleted).Record(2 * time.Hour)
+	a.SDKHandler().WithTags(map[string]string{metricnames.LabelAction: "refund"}).Counter(metricnames.EscalationsUndelivered).Inc(0)
+	h.WithTags(map[string]string{metricnames.LabelAction: "refund", "workflow_type": "RemediationWorkflow"}).Counter(metricnames.EscalationsUndelivered).Inc(1)
 
 	text := scrapeText(t, a)
 	for _, want := range []string{
@@ -50,8 +52,11 @@ func TestSDKHandlerNamesAndBuckets(t *testing.T) {
 		"# TYPE temporal_workflow_task_schedule_to_start_latency_seconds histogram\n",
 		`temporal_workflow_task_schedule_to_start_latency_seconds_bucket{task_queue="q",le="0.025"} 0` + "\n",
 		`temporal_workflow_task_schedule_to_start_latency_seconds_bucket{task_queue="q",le="0.05"} 1` + "\n",
-		`refundflow_webhook_to_completed_seconds_bucket{task_queue="q",le="3600"} 0` + "\n",
-		`refundflow_webhook_to_completed_seconds_bucket{task_queue="q",le="14400"} 1` + "\n",
+		// Ours keep only our labels (the SDK handler's task_queue dropped), so
+		// a counter set to 0 at start and one a workflow adds to are one series.
+		`refundflow_webhook_to_completed_seconds_bucket{le="3600"} 0` + "\n",
+		`refundflow_webhook_to_completed_seconds_bucket{le="14400"} 1` + "\n",
+		`refundflow_escalations_undelivered_total{action="refund"} 1` + "\n",
 		"go_goroutines ",
 	} {
 		if !strings.Contains(text, want) {
