@@ -78,10 +78,11 @@ const (
 	LabelCode     = "code"
 )
 
-// Labels are every label our series may carry. Prefix starts each of our
-// metric names.
+// Labels are every label our series may carry; internal/metrics drops any
+// other from them.
 var Labels = []string{LabelAction, LabelOutcome, LabelCurrency, LabelPath, LabelRemote, LabelRoute, LabelCode}
 
+// Prefix starts each of our metric names.
 const Prefix = "refundflow_"
 
 // Values of LabelRemote.
