@@ -13,9 +13,14 @@ import (
 
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/refundflow/refundflow/internal/metrics"
+	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/testenv"
+	"github.com/refundflow/refundflow/workflows"
 )
 
 // TestAnswersAreCountedByRouteAndStatus drives the real routes (answers
@@ -135,7 +140,7 @@ func TestReviewQueueOldestFromOnePageOrByHalving(t *testing.T) {
 				f.starts = append(f.starts, now.Add(-time.Duration(i)*time.Minute))
 			}
 			f.starts = append(f.starts, oldest)
-			waiting, got, err := measureReviewQueue(context.Background(), f, "default", "q")
+			waiting, got, err := measureReviewQueue(context.Background(), f, "default", "q", reviewPageSize)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +159,7 @@ func TestReviewQueueOldestFromOnePageOrByHalving(t *testing.T) {
 		})
 	}
 	f := &fakeVisibility{}
-	if waiting, got, err := measureReviewQueue(context.Background(), f, "default", "q"); err != nil || waiting != 0 || !got.IsZero() {
+	if waiting, got, err := measureReviewQueue(context.Background(), f, "default", "q", reviewPageSize); err != nil || waiting != 0 || !got.IsZero() {
 		t.Errorf("empty queue: %d %s %v", waiting, got, err)
 	}
 	q := &reviewQueue{}
@@ -183,4 +188,80 @@ func BenchmarkAnsweredMetrics(b *testing.B) {
 	for b.Loop() {
 		sm.answered("POST /v1/dispositions", http.StatusAccepted, 3*time.Millisecond, false)
 	}
+}
+
+// TestReviewQueueOnRealVisibility runs both ways of finding the oldest
+// review against a dev server's SQL visibility: the query syntax, the
+// StartTime literal and the halving are Temporal's to accept.
+func TestReviewQueueOnRealVisibility(t *testing.T) {
+	t.Parallel()
+	env := testenv.StartTemporal(t)
+	queue := "review-queue-" + txnID("q")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// Remediations awaiting review on a queue no worker polls, one of
+	// another state, and one awaiting review on another queue.
+	start := func(id, state, taskQueue string) time.Time {
+		t.Helper()
+		run, err := env.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: id, TaskQueue: taskQueue,
+			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.StateKey.ValueSet(state)),
+		}, remediation.WorkflowType)
+		if err != nil {
+			t.Fatal(err)
+		}
+		desc, err := env.Client.DescribeWorkflowExecution(ctx, id, run.GetRunID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return desc.GetWorkflowExecutionInfo().GetStartTime().AsTime()
+	}
+	oldest := start(queue+"-1", string(remediation.StateAwaitingReview), queue)
+	time.Sleep(1100 * time.Millisecond)
+	start(queue+"-2", string(remediation.StateAwaitingReview), queue)
+	start(queue+"-3", string(remediation.StateAwaitingReview), queue)
+	start(queue+"-4", string(remediation.StateSubmitting), queue)
+	start(queue+"-5", string(remediation.StateAwaitingReview), queue+"-other")
+
+	for _, pageSize := range []int64{reviewPageSize, 1} {
+		var waiting int64
+		var got time.Time
+		var counted *countingVisibility
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			var err error
+			counted = &countingVisibility{visibility: env.Client}
+			waiting, got, err = measureReviewQueue(ctx, counted, remediation.DefaultNamespace, queue, pageSize)
+			if err != nil {
+				t.Fatalf("page size %d: %v", pageSize, err)
+			}
+			if waiting == 3 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond) // visibility lags the starts a little
+		}
+		if waiting != 3 {
+			t.Errorf("page size %d: %d waiting, want 3", pageSize, waiting)
+		}
+		// One page has the exact start; the halving finds it to the minute
+		// (TestReviewQueueOldestFromOnePageOrByHalving checks it to the
+		// minute over days; here the counts must be accepted).
+		if got.Before(oldest.Add(-time.Millisecond)) || got.Sub(oldest) > oldestResolution {
+			t.Errorf("page size %d: oldest %s, want %s (to within %s)", pageSize, got, oldest, oldestResolution)
+		}
+		if wantCounts := map[int64]int{reviewPageSize: 1, 1: 15}[pageSize]; counted.counts < wantCounts {
+			t.Errorf("page size %d: %d counts, want at least %d", pageSize, counted.counts, wantCounts)
+		}
+	}
+}
+
+// countingVisibility counts the counts asked of the real visibility.
+type countingVisibility struct {
+	visibility
+	counts int
+}
+
+func (c *countingVisibility) CountWorkflow(ctx context.Context, r *workflowservice.CountWorkflowExecutionsRequest) (*workflowservice.CountWorkflowExecutionsResponse, error) {
+	c.counts++
+	return c.visibility.CountWorkflow(ctx, r)
 }

@@ -57,7 +57,7 @@ const (
 func (s *server) pollReviewQueue(ctx context.Context, interval time.Duration) {
 	for {
 		pollCtx, cancel := context.WithTimeout(ctx, min(interval, 30*time.Second))
-		waiting, oldest, err := measureReviewQueue(pollCtx, s.temporal, s.namespace, s.taskQueue)
+		waiting, oldest, err := measureReviewQueue(pollCtx, s.temporal, s.namespace, s.taskQueue, reviewPageSize)
 		cancel()
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -84,7 +84,7 @@ func reviewQuery(taskQueue string) string {
 // start of the oldest: one count and one page, or, when more wait than a
 // page holds, a count per halving of the window (visibility on SQL cannot
 // order by start time, and a list is newest first).
-func measureReviewQueue(ctx context.Context, v visibility, namespace, taskQueue string) (int64, time.Time, error) {
+func measureReviewQueue(ctx context.Context, v visibility, namespace, taskQueue string, pageSize int64) (int64, time.Time, error) {
 	query := reviewQuery(taskQueue)
 	counted, err := v.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: namespace, Query: query})
 	if err != nil {
@@ -95,7 +95,7 @@ func measureReviewQueue(ctx context.Context, v visibility, namespace, taskQueue 
 		return 0, time.Time{}, nil
 	}
 	page, err := v.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: namespace, Query: query, PageSize: int32(min(waiting, reviewPageSize)),
+		Namespace: namespace, Query: query, PageSize: int32(min(waiting, pageSize)),
 	})
 	if err != nil {
 		return waiting, time.Time{}, fmt.Errorf("list reviews: %w", err)
