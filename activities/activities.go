@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/refundflow/refundflow/internal/metricnames"
 	"github.com/refundflow/refundflow/internal/remediation"
 )
 
@@ -56,8 +57,14 @@ type Activities struct {
 // Validate: main checks it once, where it is read, and names every bad
 // variable at once (worker's loadConfig); nothing below checks it again.
 func New(gw GatewayConfig, gen GenesysConfig, logger *slog.Logger) (*Activities, error) {
+	return NewWithMetrics(gw, gen, logger, nil)
+}
+
+// NewWithMetrics is New with every HTTP call of the gateway and Genesys
+// clients recorded in calls (nil records nothing).
+func NewWithMetrics(gw GatewayConfig, gen GenesysConfig, logger *slog.Logger, calls *CallMetrics) (*Activities, error) {
 	logger = orDiscard(logger)
-	gatewayHTTP := NewHTTPClient(gw.Timeout)
+	gatewayHTTP := calls.instrument(NewHTTPClient(gw.Timeout), metricnames.RemoteGateway)
 	var gateway Gateway
 	var err error
 	switch gw.KindOrDefault() {
@@ -73,7 +80,7 @@ func New(gw GatewayConfig, gen GenesysConfig, logger *slog.Logger) (*Activities,
 	if err != nil {
 		return nil, err
 	}
-	genesys, err := NewGenesysClient(gen, NewHTTPClient(gen.Timeout), logger)
+	genesys, err := NewGenesysClient(gen, calls.instrument(NewHTTPClient(gen.Timeout), metricnames.RemoteGenesys), logger)
 	if err != nil {
 		return nil, err
 	}

@@ -150,7 +150,11 @@ export REFUNDFLOW_TEMPORAL_ADDRESS="${REFUNDFLOW_TEMPORAL_ADDRESS-localhost:$tem
 namespace="${REFUNDFLOW_TEMPORAL_NAMESPACE:-default}"
 ui_url="http://localhost:$ui_port"
 
-ports=("$sandbox_port" "$starter_port")
+# Each program's /metrics on a port of its own (docs/operations.md).
+worker_metrics=127.0.0.1:9464
+starter_metrics=127.0.0.1:9465
+
+ports=("$sandbox_port" "$starter_port" 9464 9465)
 if $local_temporal; then ports+=("$temporal_port" "$ui_port"); fi
 for p in "${ports[@]}"; do
 	if port_busy "$p"; then
@@ -193,8 +197,8 @@ fi
 launch sandbox no bin/sandbox
 wait_for "the sandbox" 20 sandbox curl -fsS "$sandbox_url/healthz"
 
-launch worker no bin/worker
-launch starter no bin/starter
+launch worker no env REFUNDFLOW_METRICS_ADDRESS="$worker_metrics" bin/worker
+launch starter no env REFUNDFLOW_METRICS_ADDRESS="$starter_metrics" bin/starter
 wait_for "the starter" 30 starter curl -fsS "$starter_url/readyz"
 sleep 1
 all_alive || die "a program stopped during start-up"
@@ -230,6 +234,7 @@ Refundflow is running. Ctrl-C stops everything.
   Temporal        $REFUNDFLOW_TEMPORAL_ADDRESS, namespace $namespace$(if $local_temporal; then printf ', state in .dev/temporal.db'; fi)
   Starter         $starter_url  (POST /v1/dispositions, /v1/remediations/{id})
   Sandbox ledger  $sandbox_url/sandbox/ledger
+  Metrics         http://$worker_metrics/metrics (worker), http://$starter_metrics/metrics (starter)
   Gateway         $gateway_side
   Genesys         $genesys_side
   Logs            $(log_files)

@@ -45,6 +45,23 @@ if ((${#debs[@]} > 0)); then
 	fi
 fi
 
+# Debian's prometheus package gives the Prometheus server the metrics test
+# scrapes the programs with, and promtool, which checks deploy/prometheus's
+# rules. Both are needed: a missing one fails make test, it is never
+# skipped. Without its recommends (node-exporter, a service of its own).
+# Where an init system runs, Debian also starts its service on :9090; the
+# tests start their own Prometheus on a free port and do not use it.
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+	if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+		echo "install-tools: installing Debian's prometheus (the metrics test, promtool check rules)" >&2
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+	else
+		echo "install-tools: prometheus is missing; install it (sudo apt-get install --no-install-recommends prometheus): the metrics test and promtool need it" >&2
+		exit 1
+	fi
+fi
+
 missing=()
 for entry in "${tools[@]}"; do
 	IFS='|' read -r name pkg module version <<<"$entry"

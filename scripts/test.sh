@@ -7,8 +7,11 @@
 #   2. go vet
 #   3. gofmt     every .go file outside bin/ and .dev/
 #   4. go test   every package: unit tests, tests against a real dev server
-#                and stripe-mock, the end-to-end story, and the static checks
-#                of docker-compose.yml and docs/configuration.md (internal/deploycheck)
+#                and stripe-mock, the end-to-end story, the metrics scraped
+#                by a real Prometheus (Debian's, from step 1), and the static
+#                checks of docker-compose.yml, docs/configuration.md and
+#                deploy/prometheus (promtool check and test rules;
+#                internal/deploycheck)
 #   5. fuzz      each Fuzz target found in the tree, for FUZZTIME (5s)
 #   6. shellcheck of the scripts: SKIPPED where it is not installed, a
 #                failure in CI

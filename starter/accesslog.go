@@ -16,6 +16,8 @@ import (
 // cardholder-data screen.
 type requestInfo struct {
 	transactionID string
+	// cardDataRejected: the answer is the 422 of the cardholder-data screen.
+	cardDataRejected bool
 }
 
 type requestInfoKey struct{}
@@ -23,6 +25,14 @@ type requestInfoKey struct{}
 func noteTransactionID(ctx context.Context, txn string) {
 	if info, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
 		info.transactionID = txn
+	}
+}
+
+// noteCardDataRejected marks the answer as the cardholder-data screen's,
+// for the card-data rejections counter.
+func noteCardDataRejected(ctx context.Context) {
+	if info, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		info.cardDataRejected = true
 	}
 }
 
@@ -75,6 +85,9 @@ func (s *server) accessLog(next http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK
 			}
+			// The mux has set r.Pattern by now: a bounded route label, never
+			// the path with its transaction ID.
+			s.metrics.answered(r.Pattern, status, time.Since(start), info.cardDataRejected)
 			attrs := []slog.Attr{
 				slog.String("method", r.Method),
 				slog.String("path", loggedPath(r.URL.Path)),

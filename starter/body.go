@@ -41,6 +41,7 @@ func readScreenedBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	}
 	if pci.ContainsCardholderData(body) {
 		clear(body)
+		noteCardDataRejected(r.Context())
 		writeError(w, http.StatusUnprocessableEntity, "cardholder data rejected")
 		return nil, false
 	}

@@ -45,6 +45,11 @@ type Config struct {
 	AdyenWebhookUsername string   `envconfig:"ADYEN_WEBHOOK_USERNAME" desc:"Basic auth user name Adyen's webhooks must carry (optional; set with ADYEN_WEBHOOK_PASSWORD)"`
 	AdyenWebhookPassword string   `envconfig:"ADYEN_WEBHOOK_PASSWORD" desc:"Basic auth password Adyen's webhooks must carry; never logged"`
 
+	// MetricsAddress is a listener of its own, apart from the API, so
+	// /metrics need not be reachable from Genesys or the internet.
+	MetricsAddress        string        `envconfig:"METRICS_ADDRESS" desc:"host:port of GET /metrics (Prometheus text), apart from the API; empty turns metrics off"`
+	ReviewMetricsInterval time.Duration `envconfig:"REVIEW_METRICS_INTERVAL" default:"1m" desc:"how often the review-queue gauges are refreshed from visibility (with metrics on)"`
+
 	// PayPal's webhooks are verified by PayPal itself
 	// (verify-webhook-signature), asked with the starter's own REST app
 	// credentials: the same variables as the worker's.
@@ -167,6 +172,9 @@ func (c *Config) parse() (settings, error) {
 	}
 	if c.StartTimeout <= 0 {
 		return s, fmt.Errorf("REFUNDFLOW_TEMPORAL_START_TIMEOUT: must be positive, got %s", c.StartTimeout)
+	}
+	if c.MetricsAddress != "" && c.ReviewMetricsInterval <= 0 {
+		return s, fmt.Errorf("REFUNDFLOW_REVIEW_METRICS_INTERVAL: must be positive, got %s", c.ReviewMetricsInterval)
 	}
 	if strings.TrimSpace(c.TaskQueue) == "" {
 		return s, fmt.Errorf("REFUNDFLOW_TASK_QUEUE: must not be empty")

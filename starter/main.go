@@ -63,13 +63,25 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	logger := logging.New(stderr, cfg.LogLevel, "starter")
 
-	c, err := newTemporalClient(cfg.Config, logger)
+	mx, err := serveMetrics(ctx, cfg.MetricsAddress, logger)
+	if err != nil {
+		logger.Error("metrics", "error", err)
+		return exitFailed
+	}
+	c, err := newMeteredTemporalClient(cfg.Config, logger, mx.sdkHandler())
 	if err != nil {
 		logger.Error("Temporal client", "error", err)
 		return exitConfig // only the TLS and codec settings can fail here
 	}
 	defer c.Close()
 	srv := newServer(st, c, logger)
+	if srv.metrics, err = mx.starterMetrics(); err != nil {
+		logger.Error("metrics", "error", err)
+		return exitFailed
+	}
+	if srv.metrics != nil {
+		go srv.pollReviewQueue(ctx, cfg.ReviewMetricsInterval)
+	}
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {

@@ -38,6 +38,8 @@ type server struct {
 	adyenHMACKeys [][]byte
 	adyenBasic    *adyenBasicAuth
 	paypal        webhookVerifier
+	// metrics is nil when REFUNDFLOW_METRICS_ADDRESS is empty.
+	metrics *starterMetrics
 }
 
 func newServer(st settings, c client.Client, logger *slog.Logger) *server {

@@ -81,6 +81,7 @@ func (s *server) lookupStatus(ctx context.Context, txn string) (statusResult, er
 func pathTransactionID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	txn := r.PathValue("transactionId")
 	if pci.ContainsCardNumber(txn) {
+		noteCardDataRejected(r.Context())
 		writeError(w, http.StatusUnprocessableEntity, "cardholder data rejected")
 		return "", false
 	}

@@ -14,10 +14,17 @@ import (
 // the webhook says 503 (Genesys retries) instead of the process crash-looping.
 // Every call connects on demand and is bounded by the request's deadline.
 func newTemporalClient(cfg temporalclient.Config, logger *slog.Logger) (client.Client, error) {
+	return newMeteredTemporalClient(cfg, logger, nil)
+}
+
+// newMeteredTemporalClient is newTemporalClient with the SDK's client
+// metrics (requests, failures, latencies) in sdkMetrics; nil records none.
+func newMeteredTemporalClient(cfg temporalclient.Config, logger *slog.Logger, sdkMetrics client.MetricsHandler) (client.Client, error) {
 	opts, err := cfg.Options(logger)
 	if err != nil {
 		return nil, err
 	}
+	opts.MetricsHandler = sdkMetrics
 	opts.ConnectionOptions.DialOptions = append(opts.ConnectionOptions.DialOptions,
 		grpc.WithChainUnaryInterceptor(recordStartInterceptor))
 	return client.NewLazyClient(opts)

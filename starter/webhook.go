@@ -66,6 +66,7 @@ func (s *server) handleDisposition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if out.Started {
+		s.metrics.remediationStarted(d.Action)
 		s.logger.InfoContext(r.Context(), "remediation started", "transactionId", d.TransactionID,
 			"workflowId", out.WorkflowID, "runId", out.RunID, "action", string(d.Action), "needsReview", d.NeedsReviewFromStart())
 		writeJSON(w, http.StatusAccepted, startedResponse{Status: "started", WorkflowID: out.WorkflowID, RunID: out.RunID})

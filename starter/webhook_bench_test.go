@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow/internal/logging"
+	"github.com/refundflow/refundflow/internal/metrics"
 	"github.com/refundflow/refundflow/internal/remediation"
 	"github.com/refundflow/refundflow/internal/temporalclient"
 )
@@ -34,18 +35,34 @@ func BenchmarkWebhookBeforeTemporal(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	handler := newServer(st, nil, logging.New(io.Discard, "info", "starter")).routes()
 	body := bytes.Replace(benchBody, []byte("Refund_Processed"), []byte("Issue_Resolved"), 1)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/v1/dispositions", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+webhookToken)
-		rec := httptest.NewRecorder()
-		handler.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"ignored"`) {
-			b.Fatalf("%d %s", rec.Code, rec.Body)
-		}
+	// With metrics on, each answer also adds to the route's counter and
+	// latency histogram: the difference is their cost.
+	for _, withMetrics := range []bool{false, true} {
+		b.Run(map[bool]string{false: "metrics=off", true: "metrics=on"}[withMetrics], func(b *testing.B) {
+			srv := newServer(st, nil, logging.New(io.Discard, "info", "starter"))
+			if withMetrics {
+				m, err := metrics.New(logging.New(io.Discard, "info", "starter"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if srv.metrics, err = newStarterMetrics(m.Meter()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			handler := srv.routes()
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, "/v1/dispositions", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+webhookToken)
+				rec := httptest.NewRecorder()
+				handler.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"ignored"`) {
+					b.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+			}
+		})
 	}
 }

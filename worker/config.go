@@ -23,6 +23,7 @@ type Config struct {
 	SettlementPoll    time.Duration `envconfig:"SETTLEMENT_POLL" default:"1m" desc:"first wait before the gateway is asked about a pending refund; each later poll waits twice as long, up to 6h"`
 	SettlementTimeout time.Duration `envconfig:"SETTLEMENT_TIMEOUT" default:"1200h" desc:"how long a pending refund may wait for the gateway's final word before it goes to finance review (50 days; Stripe fails a pending refund after 45)"`
 	LogLevel          string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	MetricsAddress    string        `envconfig:"METRICS_ADDRESS" desc:"host:port of GET /metrics (Prometheus text: Temporal SDK, workflow and HTTP-call metrics); empty turns metrics off"`
 
 	// Tuning is shared with the benchmark's bare worker (see harness/bench/).
 	workeroptions.Tuning

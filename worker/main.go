@@ -40,18 +40,23 @@ func run() error {
 	}
 	logger := logging.New(os.Stderr, cfg.LogLevel, "worker")
 
-	acts, err := activities.New(cfg.GatewayConfig, cfg.GenesysConfig, logger)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	mx, err := serveMetrics(ctx, cfg.MetricsAddress, logger)
+	if err != nil {
+		return err
+	}
+
+	acts, err := activities.NewWithMetrics(cfg.GatewayConfig, cfg.GenesysConfig, logger, mx.calls)
 	if err != nil {
 		return fmt.Errorf("build activities: %w", err)
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 
 	opts, err := cfg.Config.Options(logger)
 	if err != nil {
 		return err
 	}
+	opts.MetricsHandler = mx.sdk
 	c, err := temporalclient.DialWithRetry(ctx, opts, logger)
 	if err != nil {
 		return err

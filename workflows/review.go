@@ -16,6 +16,7 @@ import (
 func (r *run) escalate(ctx workflow.Context, reason, refundStatus string) {
 	failure := refundStatus != ""
 	r.setState(ctx, remediation.StateAwaitingReview)
+	r.countReviewOpened(ctx)
 	if r.carried.ReviewSince.IsZero() {
 		r.carried.ReviewSince = workflow.Now(ctx)
 	}
@@ -61,6 +62,7 @@ func (r *run) notifyFinance(ctx workflow.Context) {
 	var result activities.EscalationResult
 	if err := workflow.ExecuteActivity(actx, a.EscalateToFinance, escalation).Get(ctx, &result); err != nil {
 		r.noteWritebackError(describeFailure("escalation to finance ops (tried again at the next reminder)", err))
+		r.countEscalationUndelivered(ctx)
 		return
 	}
 	r.status.Escalation = result.Channel

@@ -57,7 +57,9 @@ func (r *run) submit(ctx workflow.Context, action remediation.Action, amountMino
 	}
 	actx := workflow.WithActivityOptions(ctx, r.settings.submitOptions(fmt.Sprintf("Submit %s %s", action, amount)))
 	var result activities.SubmissionResult
-	err := workflow.ExecuteActivity(actx, submitActivity, request).Get(ctx, &result)
+	future := workflow.ExecuteActivity(actx, submitActivity, request)
+	r.countSubmitted(ctx, action, amountMinor)
+	err := future.Get(ctx, &result)
 	r.drainDecisions(ctx, "it arrived while the refund was being submitted")
 	if err != nil {
 		r.carried.OutcomeUnknown = r.carried.OutcomeUnknown || outcomeUnknown(err)
@@ -85,6 +87,7 @@ func (r *run) submit(ctx workflow.Context, action remediation.Action, amountMino
 
 // complete writes the success to Genesys and ends in Completed.
 func (r *run) complete(ctx workflow.Context) {
+	r.countCompleted(ctx)
 	r.finish(ctx, remediation.StateCompleted, remediation.RefundStatusCompleted,
 		fmt.Sprintf("**Completed**: gateway reference `%s`.", r.status.GatewayReference))
 }

@@ -78,5 +78,6 @@ func (r *Remediation) RemediationWorkflow(ctx workflow.Context, d remediation.Di
 	// Decisions that arrived with or after the one that ended it are
 	// recorded, so none is lost without a trace.
 	run.drainDecisions(ctx, "the remediation had already ended as "+string(run.status.State))
+	run.countEnded(ctx)
 	return *run.status, nil
 }
