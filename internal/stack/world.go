@@ -337,6 +337,7 @@ func (w *World) workerEnv() []string {
 
 // SandboxAdyenURL is the sandbox's Adyen side, a REFUNDFLOW_ADYEN_BASE_URL.
 func (w *World) SandboxAdyenURL() string { return w.SandboxURL + "/adyen" }
+
 // SandboxPayPalURL is the sandbox's PayPal side, a REFUNDFLOW_PAYPAL_BASE_URL.
 func (w *World) SandboxPayPalURL() string { return w.SandboxURL + "/paypal" }
 
