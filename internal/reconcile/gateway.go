@@ -32,8 +32,10 @@ func (s *SandboxLedger) Refunds(ctx context.Context, w Window) ([]GatewayRefund,
 	var out []GatewayRefund
 	for _, m := range []map[string]*sandbox.Submission{view.Refunds, view.Chargebacks, view.StripeRefunds} {
 		for _, sub := range m {
-			if r, ok := sandboxRefund(sub); ok && !r.Created.Before(w.From) && r.Created.Before(w.To) {
-				out = append(out, r)
+			for _, r := range sandboxRefunds(sub) {
+				if !r.Created.Before(w.From) && r.Created.Before(w.To) {
+					out = append(out, r)
+				}
 			}
 		}
 	}
@@ -47,15 +49,29 @@ func (s *SandboxLedger) RefundsOf(ctx context.Context, txn, _ string) ([]Gateway
 	}
 	var out []GatewayRefund
 	for _, sub := range view.Submissions {
-		if r, ok := sandboxRefund(sub); ok {
-			out = append(out, r)
-		}
+		out = append(out, sandboxRefunds(sub)...)
 	}
 	return out, nil
 }
 
-// sandboxRefund is a submission that created a refund; one the gateway
-// refused or never got to create moved nothing and is no refund.
+// sandboxRefunds are the refunds a submission created: none when the
+// gateway refused it, one as a rule, and one per creation when the
+// sandbox was told to ignore the Idempotency-Key (the sabotage that
+// proves the checks can fail), each with its own reference.
+func sandboxRefunds(sub *sandbox.Submission) []GatewayRefund {
+	r, ok := sandboxRefund(sub)
+	if !ok {
+		return nil
+	}
+	out := []GatewayRefund{r}
+	for i := 2; i <= sub.Creations; i++ {
+		again := r
+		again.Reference = fmt.Sprintf("%s#%d", r.Reference, i)
+		out = append(out, again)
+	}
+	return out
+}
+
 func sandboxRefund(sub *sandbox.Submission) (GatewayRefund, bool) {
 	if sub.Creations == 0 || sub.CreatedAt == nil {
 		return GatewayRefund{}, false

@@ -211,3 +211,24 @@ func TestStripeRequestsAcceptedByStripeMock(t *testing.T) {
 		t.Errorf("list by payment: %v", err)
 	}
 }
+
+// A key the sabotaged sandbox refunded twice is two refunds: the double
+// shows as twice the amount.
+func TestSandboxLedgerCountsEveryCreation(t *testing.T) {
+	t.Parallel()
+	created := time.Now().UTC()
+	view := sandbox.LedgerView{Ledger: sandbox.NewLedger()}
+	view.Refunds["T1:refund"] = &sandbox.Submission{IdempotencyKey: "T1:refund", Kind: "refund", TransactionID: "T1", AmountMinor: 500, Currency: "USD",
+		Creations: 2, Reference: "rf_1", CreatedAt: &created}
+	view.Refunds["T2:refund"] = &sandbox.Submission{IdempotencyKey: "T2:refund", Kind: "refund", TransactionID: "T2", AmountMinor: 500, Currency: "USD"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _ = json.NewEncoder(w).Encode(view) }))
+	t.Cleanup(srv.Close)
+	got, err := (&SandboxLedger{BaseURL: srv.URL}).Refunds(context.Background(), Window{From: created.Add(-time.Minute), To: created.Add(time.Minute)})
+	if err != nil || len(got) != 2 || got[0].Reference == got[1].Reference || !got[0].Moved() {
+		t.Fatalf("%v %+v", err, got)
+	}
+	m, ok := compareOne(rec("T1", "Completed", 500, created), true, got)
+	if !ok || m.Kind != AmountDiffers || m.Theirs != "1000 USD" {
+		t.Errorf("%+v", m)
+	}
+}
