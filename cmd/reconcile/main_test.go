@@ -82,6 +82,33 @@ func TestReconcileFindsExactlyThePlantedMismatches(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	t.Run("paged through visibility", func(t *testing.T) {
+		// A page of one run: every page is read after the last was
+		// emitted, and together they hold the same records.
+		ex := &reconcile.Exporter{Client: w.Stack.Client, Namespace: remediation.DefaultNamespace, TaskQueue: w.Stack.TaskQueue,
+			Dispositions: map[string]remediation.Action{"Refund_Processed": remediation.ActionRefund, "Escalation_Sent": remediation.ActionReview},
+			PageSize:     1, Concurrency: 1}
+		win := reconcile.Window{From: from, To: time.Now().UTC().Add(time.Minute)}
+		first, err := ex.FirstPage(context.Background(), win)
+		if err != nil || len(first.Executions) != 1 || len(first.Next) == 0 {
+			t.Fatalf("first page: %v, %d runs, next %q", err, len(first.Executions), first.Next)
+		}
+		var got []string
+		if err := ex.Export(context.Background(), win, first, reconcile.ShapeRemediations, func(r reconcile.Record) error {
+			got = append(got, r.TransactionID)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, r := range exportRecords(t, w, from) {
+			want = append(want, r.TransactionID)
+		}
+		if !slices.Equal(got, want) || len(got) != 4 {
+			t.Errorf("paged one by one: %v, in one page: %v", got, want)
+		}
+	})
+
 	t.Run("clean", func(t *testing.T) {
 		code, res, stderr := reconcileNow(t)
 		if code != exitAgree || len(res.Mismatches) != 0 || res.Remediations != 4 || res.Completed != 3 || res.Moved != 3 {
