@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -120,4 +121,39 @@ func TestReplayGate(t *testing.T) {
 			t.Errorf("exit %d, want %d: %s%s", code, exitFailed, stdout.String(), stderr.String())
 		}
 	})
+}
+
+// With encrypted payloads the gate decodes them with the worker's codec
+// keys; without the keys it cannot replay, and says so.
+func TestReplayGateDecodesEncryptedPayloads(t *testing.T) {
+	keys := "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	w := testenv.StartWorld(t, stack.Options{CodecKeys: keys})
+	txn := stack.Unique("RG-enc-")
+	if r := w.PostDisposition(stack.Disposition(txn, "Escalation_Sent", "10.00")); r.Code != http.StatusAccepted {
+		t.Fatalf("%d %s", r.Code, r.Raw)
+	}
+	w.WaitState(txn, remediation.StateAwaitingReview)
+	t.Setenv("REFUNDFLOW_TEMPORAL_ADDRESS", w.Stack.HostPort)
+	t.Setenv("REFUNDFLOW_TASK_QUEUE", w.Stack.TaskQueue)
+	gate := func() (int, string) {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), nil, &stdout, &stderr, nil)
+		return code, stdout.String() + stderr.String()
+	}
+	t.Setenv("REFUNDFLOW_CODEC_KEYS", keys)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, out := gate()
+		if code == exitReplays && strings.Contains(out, "1 open and 0 closed") {
+			break
+		}
+		if code != exitReplays || time.Now().After(deadline) {
+			t.Fatalf("with the keys: exit %d\n%s", code, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Setenv("REFUNDFLOW_CODEC_KEYS", "")
+	if code, out := gate(); code != exitNotReplays || !strings.Contains(out, "remediation-"+txn) || !strings.Contains(out, "cannot decode its input") {
+		t.Errorf("without the keys: exit %d, want %d\n%s", code, exitNotReplays, out)
+	}
 }

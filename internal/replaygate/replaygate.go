@@ -9,6 +9,7 @@ package replaygate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -153,6 +154,9 @@ func replay(ctx context.Context, o Options, e execution) (int, error) {
 		}
 		hist.Events = append(hist.Events, ev)
 	}
+	if err := decodable(o.DataConverter, hist); err != nil {
+		return len(hist.Events), errNotReplayed{err}
+	}
 	replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
 		DataConverter:    o.DataConverter,
 		FailureConverter: o.FailureConverter,
@@ -167,6 +171,25 @@ func replay(ctx context.Context, o Options, e execution) (int, error) {
 		return len(hist.Events), errNotReplayed{err}
 	}
 	return len(hist.Events), nil
+}
+
+// decodable checks that the run's input decodes, so that payloads this
+// build cannot read (encrypted, and no or other codec keys) are reported
+// as that, not as the non-determinism the replay would show.
+func decodable(dc converter.DataConverter, hist *historypb.History) error {
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	if len(hist.GetEvents()) == 0 {
+		return errors.New("empty history")
+	}
+	for _, p := range hist.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads() {
+		var raw json.RawMessage
+		if err := dc.FromPayload(p, &raw); err != nil {
+			return fmt.Errorf("cannot decode its input (are REFUNDFLOW_CODEC_KEYS the worker's?): %w", err)
+		}
+	}
+	return nil
 }
 
 func quote(s string) string {
