@@ -5,7 +5,7 @@
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
-.PHONY: help tools build dev test test-prod demo bench chaos prod-local sandbox clean
+.PHONY: help tools build dev test test-prod demo bench bench-scale chaos prod-local sandbox clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,6 +34,10 @@ demo: ## with `make dev` running: play the refund story with curl
 bench: tools ## the pipeline against bare Temporal on one fresh dev server (.bench/), then the Go benchmarks of the hot paths
 	go run ./harness/bench
 	go test -run='^$$' -bench=. -benchmem ./internal/money ./internal/pci ./internal/request ./starter
+
+bench-scale: tools ## cost as closed workflows grow, on the production shape (REFUNDFLOW_SCALE_STEPS, default 1000,10000)
+	deploy/local/install.sh
+	go test -count=1 -run='^$$' -bench=Scale -benchtime=1x -timeout=90m ./harness/prodtest
 
 prod-local: tools ## the production shape without Docker: PostgreSQL, the real Temporal server, 2 workers, 2 starters (.prod/)
 	@deploy/prod-local.sh

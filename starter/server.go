@@ -71,6 +71,7 @@ func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/dispositions", s.handleDisposition)
 	mux.HandleFunc("GET /v1/remediations", s.handleList)
+	mux.HandleFunc("GET /v1/reconciliation", s.handleReconciliation)
 	mux.HandleFunc("GET /v1/remediations/{transactionId}", s.handleStatus)
 	mux.HandleFunc("POST /v1/remediations/{transactionId}/decision", s.handleDecision)
 	mux.HandleFunc("POST /v1/gateway-events/erp", s.handleERPEvent)

@@ -3,10 +3,13 @@
 # and deploy/prod-local.sh): where things are, and the one Temporal server
 # version they install. Not a program.
 
-# The server the pinned Temporal CLI (v1.5.1) embeds as its dev server, and
-# the temporalio/server image docker-compose.yml runs: one server everywhere
-# (internal/deploycheck checks all three agree).
-TEMPORAL_SERVER_VERSION="v1.29.1"
+# The newest patch the Go module proxy serves of the server line the pinned
+# Temporal CLI (v1.5.1) embeds as its dev server (v1.29.1), and the
+# temporalio/server image docker-compose.yml runs: one line everywhere, the
+# newest patch in production (internal/deploycheck checks they agree).
+# `go list -m -versions` lists only v1.29.1 of this line; v1.29.2 is served
+# when asked for by name (go list -m go.temporal.io/server@v1.29.2).
+TEMPORAL_SERVER_VERSION="v1.29.2"
 TEMPORAL_SERVER_MODULE="go.temporal.io/server"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

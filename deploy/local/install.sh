@@ -6,8 +6,8 @@
 #                  as root with no stdin); PG_BIN points at another install
 #   Temporal CLI   bin/temporal, through scripts/install-tools.sh
 #   Temporal       bin/temporal-server and bin/temporal-sql-tool, built from
-#                  go.temporal.io/server at the version in common.sh, which
-#                  must be the one the CLI embeds
+#                  go.temporal.io/server at the version in common.sh: a patch
+#                  of the line the CLI embeds (the dev server), never older
 #
 # The version stamp is the binaries' own Go build info, as in
 # scripts/install-tools.sh: it cannot drift from the binary.
@@ -31,6 +31,10 @@ build_info() {
 }
 
 built_version() { build_info "$1" mod "$TEMPORAL_SERVER_MODULE"; }
+
+# minor_line v1.29.2 prints v1.29; patch_not_older A B: A's patch >= B's.
+minor_line() { printf '%s\n' "${1%.*}"; }
+patch_not_older() { (( ${1##*.} >= ${2##*.} )); }
 
 install_postgres() {
 	[[ -n "$(pg_bin)" ]] && return 0
@@ -60,13 +64,15 @@ install_server() {
 	if [[ "$(built_version "$server")" == "$TEMPORAL_SERVER_VERSION" && "$(built_version "$sql")" == "$TEMPORAL_SERVER_VERSION" ]]; then
 		return 0
 	fi
-	# The pinned Temporal CLI embeds this server as its dev server; the two
-	# must agree, or "one server everywhere" is not true.
+	# The pinned Temporal CLI embeds a server of this line as its dev
+	# server; production runs the newest patch of that line, so a fix
+	# reaches production without waiting for a CLI release.
 	local cli="$tools_bin/temporal" cli_version embedded
 	cli_version="$(build_info "$cli" mod github.com/temporalio/cli)"
 	embedded="$(build_info "$cli" dep "$TEMPORAL_SERVER_MODULE")"
-	if [[ -z "$cli_version" || "$embedded" != "$TEMPORAL_SERVER_VERSION" ]]; then
-		die "bin/temporal (CLI ${cli_version:-?}) embeds server ${embedded:-?}, not $TEMPORAL_SERVER_VERSION: pin one version in deploy/local/common.sh and scripts/install-tools.sh"
+	if [[ -z "$cli_version" || "$(minor_line "$embedded")" != "$(minor_line "$TEMPORAL_SERVER_VERSION")" ]] ||
+		! patch_not_older "$TEMPORAL_SERVER_VERSION" "$embedded"; then
+		die "bin/temporal (CLI ${cli_version:-?}) embeds server ${embedded:-?}; $TEMPORAL_SERVER_VERSION is not a patch of its line at least as new: fix deploy/local/common.sh or scripts/install-tools.sh"
 	fi
 	say "building the Temporal server and SQL tool $TEMPORAL_SERVER_VERSION into bin/ (was: $(built_version "$server"))"
 	local start=$SECONDS tmp cli_dir
@@ -82,7 +88,10 @@ install_server() {
 	cp "$cli_dir/go.mod" "$cli_dir/go.sum" "$tmp/"
 	chmod u+w "$tmp/go.mod" "$tmp/go.sum"
 	# -mod=mod: the server's SQL drivers may need go.sum lines the CLI lacks.
-	(cd "$tmp" && GOFLAGS=-mod=mod GOWORK=off go build -o "$tmp/" \
+	# The newer patch replaces the CLI's server in that graph; the rest of
+	# the graph moves only where the patch itself requires it.
+	(cd "$tmp" && GOFLAGS=-mod=mod GOWORK=off go get "$TEMPORAL_SERVER_MODULE@$TEMPORAL_SERVER_VERSION" &&
+		GOFLAGS=-mod=mod GOWORK=off go build -o "$tmp/" \
 		"$TEMPORAL_SERVER_MODULE/cmd/server" "$TEMPORAL_SERVER_MODULE/cmd/tools/sql") ||
 		die "go build of the Temporal server failed"
 	mv -f "$tmp/server" "$server"

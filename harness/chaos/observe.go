@@ -23,6 +23,8 @@ type facts struct {
 
 	logFindings []finding
 	logBytes    int
+	// reconciliation is the export against the ledger (reconcile.go).
+	reconciliation reconciliation
 }
 
 // observe reads visibility, every history, the running workflows' status
@@ -47,6 +49,9 @@ func (r *runner) observe(ctx context.Context, sc *scanner) (*facts, error) {
 	ledgerCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if f.ledger, err = w.Ledger(ledgerCtx); err != nil {
+		return nil, err
+	}
+	if f.reconciliation, err = r.reconcile(ctx); err != nil {
 		return nil, err
 	}
 	return f, nil

@@ -103,7 +103,8 @@ type Report struct {
 		LogBytes      int       `json:"logBytes"`
 		Findings      []finding `json:"findings"`
 	} `json:"scan"`
-	Violations []string `json:"violations"`
+	Reconciliation reconciliation `json:"reconciliation"`
+	Violations     []string       `json:"violations"`
 }
 
 // settings is the configuration a report was produced with.
@@ -265,6 +266,10 @@ func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
 	rep.Scan.LogBytes = f.logBytes
 	rep.Scan.Findings = append(rep.Scan.Findings, f.logFindings...)
 	rep.Violations = v.violations
+	rep.Reconciliation = f.reconciliation
+	for _, m := range f.reconciliation.Mismatches {
+		rep.Violations = append(rep.Violations, m.TransactionID+": reconciliation: "+m.Kind+" (ours "+m.Ours+", gateway "+m.Theirs+")")
+	}
 	rep.Result = "PASS"
 	if len(rep.Violations) > 0 {
 		rep.Result = "FAIL"
@@ -344,6 +349,9 @@ func (rep *Report) Print(w io.Writer) {
 	row("time to take a decision", "p50 %s, p99 %s, max %s (n=%d, finance API's 202 to the workflow recording it; whole seconds)", l.Decision.P50, l.Decision.P99, l.Decision.Max, l.Decision.N)
 	sc := rep.Scan
 	row("secrets / card numbers found", "%d (in %d history events, %.1f MB; %.1f MB of logs)", len(sc.Findings), sc.HistoryEvents, float64(sc.HistoryBytes)/1e6, float64(sc.LogBytes)/1e6)
+	rc := rep.Reconciliation
+	row("reconciliation mismatches", "%d (export of %d remediations, %d Completed, against %d gateway refunds, %d succeeded; %s)",
+		len(rc.Mismatches), rc.Remediations, rc.Completed, rc.GatewayRefunds, rc.Succeeded, rc.Took)
 	row("violations", "%d", len(rep.Violations))
 	_ = tw.Flush()
 	for i, s := range lc.StaleGatewayStatus {

@@ -158,7 +158,7 @@ func measure(b *testing.B, tg *target, name string, n, posters int, waitEach boo
 	slices.Sort(toClose)
 	slices.SortFunc(closedAt, func(a, b time.Time) int { return a.Compare(b) })
 	p99 := (n*99+99)/100 - 1
-	stackName := map[string]string{"dev": "dev server (SQLite file, WAL)", "pg": "server 1.29.1 on PostgreSQL, 8 shards"}[name]
+	stackName := map[string]string{"dev": "dev server (SQLite file, WAL)", "pg": "server " + pinnedServerVersion(b) + " on PostgreSQL, 8 shards"}[name]
 	return result{
 		name:       stackName,
 		mode:       mode,

@@ -136,9 +136,10 @@ func checkCluster(t *testing.T, p *prodLocal) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.GetServerVersion() != "1.29.1" || info.GetPersistenceStore() != "postgres12" || info.GetVisibilityStore() != "postgres12" {
-		t.Errorf("cluster: server %s, persistence %s, visibility %s; want 1.29.1 on postgres12 for both",
-			info.GetServerVersion(), info.GetPersistenceStore(), info.GetVisibilityStore())
+	want := pinnedServerVersion(t)
+	if info.GetServerVersion() != want || info.GetPersistenceStore() != "postgres12" || info.GetVisibilityStore() != "postgres12" {
+		t.Errorf("cluster: server %s, persistence %s, visibility %s; want %s on postgres12 for both",
+			info.GetServerVersion(), info.GetPersistenceStore(), info.GetVisibilityStore(), want)
 	}
 	if want := configShards(t); info.GetHistoryShardCount() != want {
 		t.Errorf("cluster has %d history shards, deploy/temporal/config says %d", info.GetHistoryShardCount(), want)
@@ -162,6 +163,20 @@ func checkCluster(t *testing.T, p *prodLocal) {
 }
 
 // configShards reads numHistoryShards from the config file in the repository.
+// pinnedServerVersion is the server deploy/local/common.sh installs,
+// without its "v".
+func pinnedServerVersion(t testing.TB) string {
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "deploy", "local", "common.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^TEMPORAL_SERVER_VERSION="v([0-9.]+)"$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("deploy/local/common.sh sets no TEMPORAL_SERVER_VERSION")
+	}
+	return string(m[1])
+}
+
 func configShards(t *testing.T) int32 {
 	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "deploy", "temporal", "config", "refundflow-postgres.yaml"))
 	if err != nil {

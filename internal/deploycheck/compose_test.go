@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -246,8 +247,11 @@ func TestComposeMountsAndBuild(t *testing.T) {
 	}
 }
 
-// The compose file runs the Temporal server the tests run: the one the
-// pinned CLI in bin/ embeds as its dev server.
+// The compose file runs a patch of the Temporal server line the tests run
+// (the one the pinned CLI in bin/ embeds as its dev server), never an older
+// one: production takes the line's newest patch without waiting for a CLI
+// release. The admin tools (schemas, namespace) may stay on the dev
+// server's patch: a patch release changes no schema.
 func TestComposeTemporalVersionMatchesDevServer(t *testing.T) {
 	t.Parallel()
 	c, root := loadCompose(t)
@@ -275,18 +279,51 @@ func TestComposeTemporalVersionMatchesDevServer(t *testing.T) {
 		switch repo {
 		case "temporalio/server", "temporalio/auto-setup":
 			checked++
-			if tag != server {
-				t.Errorf("service %s runs %s, the dev server is %s", name, image, server)
+			if !samePatchLineNotOlder(tag, server) {
+				t.Errorf("service %s runs %s; the dev server is %s: want a patch of its line, not older", name, image, server)
 			}
 		case "temporalio/admin-tools":
 			checked++
-			if tag != server && !strings.HasPrefix(tag, server+"-") {
-				t.Errorf("service %s runs %s, the dev server is %s", name, image, server)
+			version, _, _ := strings.Cut(tag, "-")
+			if !samePatchLineNotOlder(version, server) {
+				t.Errorf("service %s runs %s; the dev server is %s: want a patch of its line, not older", name, image, server)
 			}
 		}
 	}
 	if checked == 0 {
 		t.Error("no Temporal server image in docker-compose.yml")
+	}
+}
+
+// samePatchLineNotOlder reports whether version (1.29.2) is a patch of
+// base's major.minor line (1.29.1) and not older than base.
+func samePatchLineNotOlder(version, base string) bool {
+	vLine, vPatch, ok1 := cutPatch(version)
+	bLine, bPatch, ok2 := cutPatch(base)
+	return ok1 && ok2 && vLine == bLine && vPatch >= bPatch
+}
+
+func cutPatch(v string) (line string, patch int, ok bool) {
+	i := strings.LastIndex(v, ".")
+	if i < 0 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(v[i+1:])
+	return v[:i], n, err == nil && strings.Count(v[:i], ".") == 1
+}
+
+func TestSamePatchLineNotOlder(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		version, base string
+		want          bool
+	}{
+		{"1.29.1", "1.29.1", true}, {"1.29.2", "1.29.1", true}, {"1.29.10", "1.29.9", true},
+		{"1.29.0", "1.29.1", false}, {"1.30.0", "1.29.1", false}, {"1.2.9", "1.29.1", false}, {"latest", "1.29.1", false},
+	} {
+		if got := samePatchLineNotOlder(c.version, c.base); got != c.want {
+			t.Errorf("samePatchLineNotOlder(%q, %q) = %v", c.version, c.base, got)
+		}
 	}
 }
 

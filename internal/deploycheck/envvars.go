@@ -357,9 +357,10 @@ func key(field string, tag reflect.StructTag) string {
 }
 
 // Programs are the main packages whose configuration ships: the compose
-// services run them, and docs/configuration.md documents their variables.
-var Programs = []string{"worker", "starter", "sandbox"}
+// services run them (and operators the commands in cmd/), and
+// docs/configuration.md documents their variables.
+var Programs = []string{"worker", "starter", "sandbox", "reconcile", "replay-gate"}
 
-// ConfigPackages names, for a program whose main package is only wiring, the
-// package that holds its config struct.
-var ConfigPackages = map[string]string{"sandbox": "internal/sandbox"}
+// ConfigPackages names, for a program whose main package is only wiring or
+// lives in cmd/, the package that holds its config struct.
+var ConfigPackages = map[string]string{"sandbox": "internal/sandbox", "reconcile": "cmd/reconcile", "replay-gate": "cmd/replay-gate"}

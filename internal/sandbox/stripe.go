@@ -335,8 +335,8 @@ func (s *Server) stripeRefundByID(id string) *Submission {
 }
 
 // stripeListRefunds answers GET /v1/refunds: newest first, filtered by
-// payment_intent or charge, paged by limit (1-100, default 10) and
-// starting_after.
+// payment_intent or charge and by created[gte|gt|lte|lt] (Unix seconds),
+// paged by limit (1-100, default 10) and starting_after.
 func (s *Server) stripeListRefunds(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit := 10
@@ -349,6 +349,10 @@ func (s *Server) stripeListRefunds(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
+	created, ok := stripeCreatedFilter(w, q)
+	if !ok {
+		return
+	}
 	s.mu.Lock()
 	now := s.now().UTC()
 	var all []*Submission
@@ -360,6 +364,9 @@ func (s *Server) stripeListRefunds(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if ch := q.Get("charge"); ch != "" && sub.Charge != ch {
+			continue
+		}
+		if !created(sub.CreatedAt.Unix()) {
 			continue
 		}
 		s.advanceLifecycle(sub, now)
@@ -388,6 +395,32 @@ func (s *Server) stripeListRefunds(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data, "has_more": hasMore, "url": "/v1/refunds"})
+}
+
+// stripeCreatedFilter reads Stripe's created[gte], [gt], [lte] and [lt],
+// answering 400 for one that is no whole number.
+func stripeCreatedFilter(w http.ResponseWriter, q url.Values) (func(int64) bool, bool) {
+	bounds := map[string]int64{}
+	for _, op := range []string{"gte", "gt", "lte", "lt"} {
+		v := q.Get("created[" + op + "]")
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			stripeFail(w, http.StatusBadRequest, "invalid_request_error", "parameter_invalid_integer", "created["+op+"]", "Invalid integer: "+v)
+			return nil, false
+		}
+		bounds[op] = n
+	}
+	return func(t int64) bool {
+		for op, n := range bounds {
+			if (op == "gte" && t < n) || (op == "gt" && t <= n) || (op == "lte" && t > n) || (op == "lt" && t >= n) {
+				return false
+			}
+		}
+		return true
+	}, true
 }
 
 // stripeRefundObject is the refund as Stripe shows it.
