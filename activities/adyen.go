@@ -7,13 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/refundflow/refundflow/internal/money"
 	"github.com/refundflow/refundflow/internal/remediation"
 )
 
@@ -159,27 +159,23 @@ func adyenIdempotencyKey(key string) string {
 }
 
 // adyenAmount converts ISO 4217 minor units (what the workflow holds) into
-// Adyen's, which differ from ISO for four currencies
-// (docs.adyen.com/development-resources/currency-codes: "For CLP, CVE, IDR,
-// and ISK the standard has a different number of decimals"). An amount
-// Adyen cannot take exactly is refused, never rounded: rounding money is a
-// finance decision.
+// Adyen's, which differ from ISO for four currencies (money.AdyenExponent).
+// An amount Adyen cannot take exactly is refused, never rounded: rounding
+// money is a finance decision.
 func adyenAmount(minor int64, currency string) (int64, error) {
-	switch currency {
-	case "CLP", "ISK":
-		// ISO has no decimals; Adyen counts two: 5 ISK is 500.
-		if minor > math.MaxInt64/100 {
-			return 0, fmt.Errorf("amount %d %s is too large", minor, currency)
-		}
-		return minor * 100, nil
-	case "CVE", "IDR":
-		// ISO has two decimals; Adyen counts none.
-		if minor%100 != 0 {
-			return 0, fmt.Errorf("Adyen takes whole %s only; %d minor units is not a whole amount", currency, minor)
-		}
-		return minor / 100, nil
+	iso, err := money.Exponent(currency)
+	if err != nil {
+		return 0, err
 	}
-	return minor, nil
+	adyen, err := money.AdyenExponent(currency)
+	if err != nil {
+		return 0, err
+	}
+	v, err := money.Rescale(minor, iso, adyen)
+	if err != nil {
+		return 0, fmt.Errorf("Adyen counts %s with %d decimals: %w", currency, adyen, err)
+	}
+	return v, nil
 }
 
 // adyenError is Adyen's ServiceError.

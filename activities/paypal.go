@@ -55,22 +55,12 @@ func NewPayPalGateway(cfg GatewayConfig, client *http.Client, logger *slog.Logge
 // related_ids.capture_id: 1-20 of [A-Z0-9]; PayPal's are 17 long).
 var paypalCaptureID = regexp.MustCompile(`^[A-Z0-9]{1,20}$`)
 
-// paypalDecimals are the currencies PayPal takes and the decimals it
-// writes them with (developer.paypal.com/api/rest/reference/currency-codes).
-// HUF and TWD have two decimals in ISO 4217 and none at PayPal, JPY none
-// in both. A currency missing here (KWD, BHD, ...) PayPal does not take.
-var paypalDecimals = map[string]int{
-	"AUD": 2, "BRL": 2, "CAD": 2, "CNY": 2, "CZK": 2, "DKK": 2, "EUR": 2, "HKD": 2,
-	"HUF": 0, "ILS": 2, "INR": 2, "JPY": 0, "MYR": 2, "MXN": 2, "TWD": 0, "NZD": 2,
-	"NOK": 2, "PHP": 2, "PLN": 2, "GBP": 2, "SGD": 2, "SEK": 2, "CHF": 2, "THB": 2, "USD": 2,
-}
-
 // PayPalValue writes ISO 4217 minor units (what the workflow holds) as
 // PayPal's amount text for the currency: 4999 USD is "49.99", 4999 JPY
 // "4999", 150000 HUF (1500.00) "1500". An amount PayPal cannot take
 // exactly (1500.50 HUF, any KWD) is refused, never rounded.
 func PayPalValue(minor int64, currency string) (string, error) {
-	decimals, ok := paypalDecimals[currency]
+	decimals, ok := money.PayPalDecimals(currency)
 	if !ok {
 		return "", fmt.Errorf("PayPal does not take %s (not among its supported currencies)", currency)
 	}
@@ -81,16 +71,10 @@ func PayPalValue(minor int64, currency string) (string, error) {
 	if minor <= 0 {
 		return "", fmt.Errorf("amount %d is not positive", minor)
 	}
-	units := minor
-	for e := iso; e > decimals; e-- {
-		if units%10 != 0 {
-			major, _ := money.FormatMajor(minor, currency)
-			return "", fmt.Errorf("PayPal takes %s with %d decimals; %s %s cannot be refunded there exactly", currency, decimals, major, currency)
-		}
-		units /= 10
-	}
-	for e := iso; e < decimals; e++ {
-		units *= 10
+	units, err := money.Rescale(minor, iso, decimals)
+	if err != nil {
+		major, _ := money.FormatMajor(minor, currency)
+		return "", fmt.Errorf("PayPal takes %s with %d decimals; %s %s cannot be refunded there exactly", currency, decimals, major, currency)
 	}
 	if decimals == 0 {
 		return strconv.FormatInt(units, 10), nil

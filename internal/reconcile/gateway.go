@@ -11,12 +11,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/refundflow/refundflow/internal/money"
 	"github.com/refundflow/refundflow/internal/sandbox"
 )
 
 // SandboxLedger is the sandbox's gateways (the ERP's refunds and
-// chargebacks, its Stripe side's refunds) through GET /sandbox/ledger: the
-// one listable ERP here. A real ERP would need its own Gateway.
+// chargebacks, its Stripe, Adyen and PayPal sides' refunds) through GET
+// /sandbox/ledger: the one listable ERP here. A real ERP would need its
+// own Gateway.
 type SandboxLedger struct {
 	BaseURL string
 	HTTP    *http.Client
@@ -30,7 +32,7 @@ func (s *SandboxLedger) Refunds(ctx context.Context, w Window) ([]GatewayRefund,
 		return nil, err
 	}
 	var out []GatewayRefund
-	for _, m := range []map[string]*sandbox.Submission{view.Refunds, view.Chargebacks, view.StripeRefunds} {
+	for _, m := range []map[string]*sandbox.Submission{view.Refunds, view.Chargebacks, view.StripeRefunds, view.AdyenRefunds, view.PayPalRefunds} {
 		for _, sub := range m {
 			for _, r := range sandboxRefunds(sub) {
 				if !r.Created.Before(w.From) && r.Created.Before(w.To) {
@@ -84,8 +86,38 @@ func sandboxRefund(sub *sandbox.Submission) (GatewayRefund, bool) {
 	if status == "" {
 		status = "succeeded" // created at once, no lifecycle rule
 	}
+	currency := strings.ToUpper(sub.Currency)
 	return GatewayRefund{Gateway: gateway, TransactionID: sub.TransactionID, Reference: sub.Reference,
-		AmountMinor: sub.AmountMinor, Currency: strings.ToUpper(sub.Currency), Status: status, Created: sub.CreatedAt.UTC()}, true
+		AmountMinor: isoMinor(gateway, sub.AmountMinor, currency), Currency: currency, Status: status, Created: sub.CreatedAt.UTC()}, true
+}
+
+// isoMinor is a gateway's amount in ISO 4217 minor units, the unit the
+// remediations hold: Adyen and PayPal count a few currencies otherwise
+// (1500 HUF is 1500 at PayPal, 150000 in ISO). An amount that cannot be
+// converted stays as the gateway wrote it, and so shows as a mismatch.
+func isoMinor(gateway string, minor int64, currency string) int64 {
+	iso, err := money.Exponent(currency)
+	if err != nil {
+		return minor
+	}
+	at := iso
+	switch gateway {
+	case "adyen":
+		if at, err = money.AdyenExponent(currency); err != nil {
+			return minor
+		}
+	case "paypal":
+		d, ok := money.PayPalDecimals(currency)
+		if !ok {
+			return minor
+		}
+		at = d
+	}
+	v, err := money.Rescale(minor, at, iso)
+	if err != nil {
+		return minor
+	}
+	return v
 }
 
 // Stripe is Stripe's refunds list (GET /v1/refunds by created window, paged

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/refundflow/refundflow/internal/money"
 	"github.com/refundflow/refundflow/internal/pci"
 )
 
@@ -59,14 +60,12 @@ const (
 	paypalReasonReverse = "sandbox rule REVS: PayPal reversed the payment capture"
 )
 
-// paypalDecimals is what PayPal writes after the point for each currency it
-// takes (developer.paypal.com/api/rest/reference/currency-codes): HUF, JPY
-// and TWD take no decimals at PayPal although ISO 4217 gives HUF and TWD
-// two. A currency missing here (KWD, say) PayPal refuses.
-var paypalDecimals = map[string]int{
-	"AUD": 2, "BRL": 2, "CAD": 2, "CNY": 2, "CZK": 2, "DKK": 2, "EUR": 2, "HKD": 2,
-	"HUF": 0, "ILS": 2, "INR": 2, "JPY": 0, "MYR": 2, "MXN": 2, "TWD": 0, "NZD": 2,
-	"NOK": 2, "PHP": 2, "PLN": 2, "GBP": 2, "SGD": 2, "SEK": 2, "CHF": 2, "THB": 2, "USD": 2,
+// paypalDecimalsOf is what PayPal writes after the point for a currency
+// it takes (money.PayPalDecimals); 0 for one it refuses, which the callers
+// have checked before.
+func paypalDecimalsOf(currency string) int {
+	d, _ := money.PayPalDecimals(currency)
+	return d
 }
 
 var (
@@ -137,7 +136,7 @@ func paypalValue(minor int64, decimals int) string {
 // paypalMinor reads PayPal's text in PayPal's decimals for currency; ok is
 // false with PayPal's issue code when it is not a valid amount there.
 func paypalMinor(value, currency string) (int64, string) {
-	decimals, known := paypalDecimals[currency]
+	decimals, known := money.PayPalDecimals(currency)
 	if !known {
 		return 0, "INVALID_CURRENCY_CODE"
 	}
@@ -197,7 +196,7 @@ func paypalBase(r *http.Request) string {
 // paypalCaptureMinor is the capture's amount in PayPal's minor units.
 func paypalCaptureMinor(currency string) int64 {
 	n := int64(paypalCaptureMajor)
-	for range paypalDecimals[currency] {
+	for range paypalDecimalsOf(currency) {
 		n *= 10
 	}
 	return n
@@ -239,7 +238,7 @@ func (s *Server) paypalCaptureObject(base, capture string) map[string]any {
 	return map[string]any{
 		"id":            capture,
 		"status":        status,
-		"amount":        map[string]string{"currency_code": currency, "value": paypalValue(total, paypalDecimals[currency])},
+		"amount":        map[string]string{"currency_code": currency, "value": paypalValue(total, paypalDecimalsOf(currency))},
 		"final_capture": true,
 		"supplementary_data": map[string]any{
 			"related_ids": map[string]string{"order_id": paypalOrderOf(capture)},
@@ -258,7 +257,7 @@ func (s *Server) paypalCaptureObject(base, capture string) map[string]any {
 // capture: any ID of PayPal's shape but a MISSING one, in a currency PayPal
 // takes.
 func paypalCaptureExists(capture string) bool {
-	_, ok := paypalDecimals[paypalCurrency(capture)]
+	_, ok := money.PayPalDecimals(paypalCurrency(capture))
 	return paypalCaptureShape.MatchString(capture) && !strings.HasPrefix(capture, "MISSING") && ok
 }
 
@@ -303,7 +302,7 @@ func (s *Server) paypalGetOrder(w http.ResponseWriter, r *http.Request) {
 		// Refunded in full by someone else (the dashboard): not ours.
 		objects = append(objects, map[string]any{
 			"id": "8" + capture[min(len(capture), 1):], "status": "COMPLETED",
-			"amount": map[string]string{"currency_code": paypalCurrency(capture), "value": paypalValue(paypalCaptureMinor(paypalCurrency(capture)), paypalDecimals[paypalCurrency(capture)])},
+			"amount": map[string]string{"currency_code": paypalCurrency(capture), "value": paypalValue(paypalCaptureMinor(paypalCurrency(capture)), paypalDecimalsOf(paypalCurrency(capture)))},
 		})
 	}
 	for _, sub := range refunds {
@@ -474,7 +473,7 @@ func (s *Server) paypalRefund(w http.ResponseWriter, r *http.Request) {
 		s.ledger.PayPalRefunds[key] = sub
 	}
 	sub.Kind, sub.Gateway, sub.TransactionID = kindRefund, gatewayPayPal, capture
-	sub.Amount, sub.AmountMinor, sub.Currency = paypalValue(amount, paypalDecimals[currency]), amount, currency
+	sub.Amount, sub.AmountMinor, sub.Currency = paypalValue(amount, paypalDecimalsOf(currency)), amount, currency
 	sub.Params, sub.Reference, sub.CreatedAt, sub.Creations = string(params), ref, &now, sub.Creations+1
 	sub.PayPalBase = base
 	if req.CustomID != "" {
