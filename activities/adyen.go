@@ -173,7 +173,11 @@ func adyenAmount(minor int64, currency string) (int64, error) {
 	}
 	v, err := money.Rescale(minor, iso, adyen)
 	if err != nil {
-		return 0, fmt.Errorf("Adyen counts %s with %d decimals: %w", currency, adyen, err)
+		major, _ := money.FormatMajor(minor, currency)
+		if adyen == 0 {
+			return 0, fmt.Errorf("Adyen takes whole %s only; %s %s cannot be refunded there exactly", currency, major, currency)
+		}
+		return 0, fmt.Errorf("Adyen takes %s with %d decimals; %s %s cannot be refunded there exactly", currency, adyen, major, currency)
 	}
 	return v, nil
 }
