@@ -77,11 +77,14 @@ func (s *Server) stripeFaults(next http.Handler) http.Handler {
 }
 
 // countStripeFault records a fault in the stats and, when the key has a
-// refund entry, on it. Callers hold mu.
+// refund entry, on it; a call that never reached the handler (a 5xx or a
+// 429) is also counted as one of the key's requests there. Callers hold mu.
 func (s *Server) countStripeFault(key, fault string) {
 	s.ledger.Stats.Faults["stripe_"+fault]++
 	if sub := s.ledger.StripeRefunds[key]; key != "" && sub != nil {
-		sub.Requests++
+		if fault != "hang" {
+			sub.Requests++
+		}
 		if sub.Faults == nil {
 			sub.Faults = map[string]int{}
 		}

@@ -84,7 +84,7 @@ func TestStripeHangAfterRecordThenReplay(t *testing.T) {
 		t.Fatalf("retry after hang: %d %s vs %d %s", first.status, first.raw, second.status, second.raw)
 	}
 	v := h.txn("pi_h1")
-	if v.RefundsCreated != 1 || len(v.Submissions) != 1 || v.Submissions[0].Faults["hang"] != 1 {
+	if v.RefundsCreated != 1 || len(v.Submissions) != 1 || v.Submissions[0].Faults["hang"] != 1 || v.Submissions[0].Requests != 2 {
 		t.Fatalf("ledger: %+v", v)
 	}
 	h.srv.mu.Lock()
