@@ -445,3 +445,83 @@ func TestChaosShortRunPayPal(t *testing.T) {
 		}
 	}
 }
+
+// Under -gateway stripe every transaction ID is a PaymentIntent or Charge
+// ID the sandbox's Stripe rules read: the lifecycle right after pi_ or ch_,
+// the first of each lifecycle with every webhook fault marker, the
+// payment's currency that of the disposition, and KWD amounts Stripe takes.
+func TestPlanForStripe(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []Config{ShortConfig(), DefaultConfig()} {
+		cfg.Gateway = gatewayStripe
+		p := newPlan(cfg.planShape(), 7)
+		shape := regexp.MustCompile(`^(pi|ch)_((pending|pendfail|reverse)_)?chaos-((DROP|REORDER|BADSIG|DUP)-)?(cur(jpy|kwd)-)?[0-9]{5}$`)
+		objects, seen := map[string]int{}, map[string]bool{}
+		for _, tx := range p.Txns {
+			if !shape.MatchString(tx.ID) || seen[tx.ID] || pci.ContainsCardNumber(tx.ID) {
+				t.Errorf("%s (%s) is no unique, card-free Stripe payment ID of the sandbox's rules", tx.ID, tx.Class)
+			}
+			seen[tx.ID] = true
+			objects[tx.ID[:3]]++
+			if lc := stripeLifecycle[tx.Class]; !strings.HasPrefix(tx.ID[3:], lc) || lc == "" && shape.FindStringSubmatch(tx.ID)[2] != "" {
+				t.Errorf("%s transaction %s: lifecycle rule %q wanted", tx.Class, tx.ID, lc)
+			}
+			if cur := shape.FindStringSubmatch(tx.ID)[7]; cur != strings.ToLower(tx.Currency) && (cur != "" || tx.Currency != "USD") {
+				t.Errorf("%s is in %s, its ID says %q", tx.ID, tx.Currency, cur)
+			}
+			if tx.Currency == "KWD" && tx.Class != classBadAmount && !strings.HasSuffix(tx.Amount, "0") {
+				t.Errorf("%s: %s KWD is no multiple of ten fils", tx.ID, tx.Amount)
+			}
+		}
+		for _, rule := range pendingRules {
+			for _, lc := range stripeLifecycle {
+				if !slices.ContainsFunc(p.Txns, func(tx *txnPlan) bool {
+					return strings.HasPrefix(tx.ID[3:], lc) && strings.Contains(tx.ID, "-"+rule)
+				}) {
+					t.Errorf("N=%d: no %s transaction with -%s", cfg.N, lc, rule)
+				}
+			}
+		}
+		if objects["pi_"] == 0 || objects["ch_"] == 0 {
+			t.Errorf("N=%d: payment objects %v; want PaymentIntents and Charges", cfg.N, objects)
+		}
+	}
+}
+
+// TestChaosShortRunStripe is the short run through the sandbox's Stripe
+// side (-gateway stripe), with 100 posts: PaymentIntent and Charge IDs,
+// the lookup before every create, Stripe-signed webhooks under the same
+// faults, chargebacks to review (a merchant cannot open one at Stripe),
+// and every request checked against Stripe's OpenAPI spec.
+func TestChaosShortRunStripe(t *testing.T) {
+	cfg := ShortConfig()
+	cfg.Gateway, cfg.N = gatewayStripe, 100
+	// As for Adyen: half the posts make too few refund calls for a 5%
+	// 429 to strike surely.
+	cfg.Fault429 = 0.10
+	rep := shortRun(t, cfg)
+	if n := rep.Outcomes.ChargebacksCreated; n != 0 {
+		t.Errorf("Stripe made %d chargebacks; a merchant cannot", n)
+	}
+	for what, got := range map[string]int{
+		"duplicate answers":                 rep.Webhooks.Answers["200 duplicate"],
+		"refunds created":                   rep.Outcomes.RefundsCreated,
+		"reviews":                           rep.Outcomes.Reviews,
+		"pending refunds":                   rep.Lifecycle.Counts[lcPending],
+		"pending refunds that failed":       rep.Lifecycle.Counts[lcFailed],
+		"webhooks badly signed":             rep.Lifecycle.Webhooks["bad_signature"],
+		"webhooks dropped":                  rep.Lifecycle.Webhooks["dropped"],
+		"webhooks duplicated":               rep.Lifecycle.Webhooks["duplicated"],
+		"webhooks reordered":                rep.Lifecycle.Webhooks["reordered"],
+		"settlements by webhook":            rep.Lifecycle.Counts[lcSucceeded+" by "+byWebhook] + rep.Lifecycle.Counts[lcFailed+" by "+byWebhook],
+		"injected Stripe 5xx":               rep.GatewayFaults["stripe_500"] + rep.GatewayFaults["stripe_502"] + rep.GatewayFaults["stripe_503"],
+		"injected Stripe 429s":              rep.GatewayFaults["stripe_429"],
+		"approvals of failed or reversed":   rep.Decisions.OnLifecycle["approve"],
+		"succeeded refunds failed later":    rep.Lifecycle.Counts[lcReopenedFailed],
+		"rejections or resolutions of them": rep.Decisions.OnLifecycle["reject"] + rep.Decisions.OnLifecycle["resolved"],
+	} {
+		if got == 0 {
+			t.Errorf("the run had no %s: it did not test what it claims", what)
+		}
+	}
+}

@@ -81,8 +81,9 @@ type Config struct {
 	// Gateway is the worker's REFUNDFLOW_GATEWAY_KIND at the sandbox: erp
 	// (the default), adyen (the sandbox's Adyen side: pspReference-shaped
 	// transaction IDs, outcomes by signed webhook only, chargebacks to
-	// review) or paypal (the sandbox's PayPal; transaction IDs are then
-	// capture IDs).
+	// review), paypal (the sandbox's PayPal; transaction IDs are then
+	// capture IDs) or stripe (the sandbox's Stripe side: pi_/ch_ IDs,
+	// Stripe-signed webhooks, chargebacks to review).
 	Gateway string
 }
 
@@ -127,6 +128,7 @@ func DefaultConfig() Config {
 const (
 	gatewayERP    = stack.GatewayERP
 	gatewayPayPal = stack.GatewayPayPal
+	gatewayStripe = stack.GatewayStripe
 )
 
 // ShortConfig is the CI run: the same faults, fewer posts, one crash of
@@ -179,7 +181,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.WebhookDelayFor, "webhook-delay-for", c.WebhookDelayFor, "how late a delayed gateway webhook is sent")
 	fs.BoolVar(&c.BreakIdempotency, "break-idempotency", c.BreakIdempotency, "sabotage: the gateway ignores the Idempotency-Key (the run must then fail)")
 	fs.DurationVar(&c.SettleTimeout, "settle-timeout", c.SettleTimeout, "longest wait for the workflows to come to rest")
-	fs.StringVar(&c.Gateway, "gateway", c.Gateway, "the worker's gateway at the sandbox: erp, adyen or paypal")
+	fs.StringVar(&c.Gateway, "gateway", c.Gateway, "the worker's gateway at the sandbox: erp, adyen, paypal or stripe")
 }
 
 // validate refuses settings that would make the run prove nothing.
@@ -217,8 +219,8 @@ func (c Config) validate() error {
 	if c.SettleAfter <= 0 || c.SettlementPoll <= 0 {
 		errs = append(errs, errors.New("-settle-after and -settlement-poll must be positive, or nothing settles within the run"))
 	}
-	if c.Gateway != gatewayERP && c.Gateway != stack.GatewayAdyen && c.Gateway != gatewayPayPal {
-		errs = append(errs, fmt.Errorf("-gateway %q: erp, adyen or paypal", c.Gateway))
+	if c.Gateway != gatewayERP && c.Gateway != stack.GatewayAdyen && c.Gateway != gatewayPayPal && c.Gateway != gatewayStripe {
+		errs = append(errs, fmt.Errorf("-gateway %q: erp, adyen, paypal or stripe", c.Gateway))
 	}
 	if c.Out == "" {
 		errs = append(errs, errors.New("-out must name a directory"))

@@ -65,7 +65,7 @@ func moneyByTransaction(l *sandbox.LedgerView) map[string]*money {
 		}
 		return out[txn]
 	}
-	for _, subs := range []map[string]*sandbox.Submission{l.Refunds, l.Chargebacks, l.AdyenRefunds, l.PayPalRefunds} {
+	for _, subs := range []map[string]*sandbox.Submission{l.Refunds, l.Chargebacks, l.AdyenRefunds, l.PayPalRefunds, l.StripeRefunds} {
 		for _, s := range subs {
 			m := get(s.TransactionID)
 			m.Creations += s.Creations

@@ -157,11 +157,36 @@ type planShape struct {
 	Adyen bool
 	// PayPal draws capture-shaped IDs and PayPal's currencies.
 	PayPal bool
+	// Stripe draws PaymentIntent and Charge IDs with the sandbox's Stripe
+	// rules (stripeTxnID).
+	Stripe bool
 }
 
 func (c Config) planShape() planShape {
 	return planShape{N: c.N, DuplicateShare: c.DuplicateShare, LifecycleShare: c.LifecycleShare,
-		Adyen: c.Gateway == stack.GatewayAdyen, PayPal: c.Gateway == gatewayPayPal}
+		Adyen: c.Gateway == stack.GatewayAdyen, PayPal: c.Gateway == gatewayPayPal, Stripe: c.Gateway == gatewayStripe}
+}
+
+// The sandbox's Stripe rules (internal/sandbox/stripe.go): the lifecycle
+// right after pi_ or ch_, the webhook fault markers of the ERP anywhere
+// (pendingRules), and the payment's currency as -cur<iso>- (else USD).
+var stripeLifecycle = map[txnClass]string{classPending: "pending_", classPendFail: "pendfail_", classReverse: "reverse_"}
+
+// stripeTxnID is the i-th transaction's PaymentIntent ID, or every fourth
+// a Charge ID, so both ways of refunding are taken:
+// pi_<lifecycle>chaos-<rule><currency>00012, e.g.
+// pi_pending_chaos-DROP-curjpy-00012. The payment's currency must be the
+// disposition's, or the worker sends it to review before refunding.
+func stripeTxnID(i int, lifecycle, rule, currency string) string {
+	id := "pi_"
+	if i%4 == 0 {
+		id = "ch_"
+	}
+	id += lifecycle + "chaos-" + rule
+	if currency != "USD" {
+		id += "cur" + strings.ToLower(currency) + "-"
+	}
+	return id + fmt.Sprintf("%05d", i)
 }
 
 // The sandbox's Adyen rules (internal/sandbox/adyen.go): a pspReference is
@@ -249,6 +274,20 @@ func newPlan(shape planShape, seed uint64) *plan {
 				ruled[t.Class]++
 			}
 			t.ID = adyenTxnID(rule, i+1)
+			continue
+		}
+		if shape.Stripe {
+			lifecycle, rule := stripeLifecycle[t.Class], ""
+			if lifecycle != "" && ruled[t.Class] < len(pendingRules) {
+				rule = pendingRules[ruled[t.Class]]
+				ruled[t.Class]++
+			}
+			t.ID = stripeTxnID(i+1, lifecycle, rule, t.Currency)
+			if t.Currency == "KWD" && t.Class != classBadAmount {
+				// Stripe takes three-decimal currencies in multiples of ten
+				// (activities.stripeAmount): 1.235 KWD would go to review.
+				t.Amount = t.Amount[:len(t.Amount)-1] + "0"
+			}
 			continue
 		}
 		if prefix := prefixes[t.Class]; prefix != "" {

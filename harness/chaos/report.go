@@ -206,7 +206,7 @@ func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
 	}
 	o.RefundsCreated, o.ChargebacksCreated = f.ledger.Summary.RefundsCreated, f.ledger.Summary.ChargebacksCreated
 	o.SpecViolations = f.ledger.Stats.SpecViolations
-	for _, subs := range []map[string]*sandbox.Submission{f.ledger.Refunds, f.ledger.Chargebacks, f.ledger.AdyenRefunds, f.ledger.PayPalRefunds} {
+	for _, subs := range []map[string]*sandbox.Submission{f.ledger.Refunds, f.ledger.Chargebacks, f.ledger.AdyenRefunds, f.ledger.PayPalRefunds, f.ledger.StripeRefunds} {
 		for _, s := range subs {
 			o.GatewayRequests += s.Requests
 			o.IdempotentReplays += s.Replays
@@ -324,6 +324,10 @@ func (rep *Report) Print(w io.Writer) {
 		n[lcPending], n[lcSucceeded], n[lcSucceeded+" by "+byWebhook], n[lcSucceeded+" by "+byPoll], n[lcSucceeded+" by "+lcAtSubmission],
 		n[lcFailed], n[lcFailed+" by "+byWebhook], n[lcFailed+" by "+byPoll], n[lcFailed+" by "+lcAtSubmission])
 	row("  reversed", "%d (reopened in a new run %d, taken by the run still open %d, never heard of %d)", n[lcReversed], n[lcReopened], n[lcEndingRun], n[lcNotHeard])
+	if n[lcReopenedFailed] > 0 {
+		// Stripe's reversal: a refund that had succeeded turns failed.
+		row("  failed after Completed", "%d (reopened in a new run)", n[lcReopenedFailed])
+	}
 	row("  settlement polls", "%d", n[lcPolls])
 	row("  stale gatewayStatus", "%d (the status shows a word on its refund the gateway's final status contradicts; noted, not a violation)", len(lc.StaleGatewayStatus))
 	row("gateway webhooks", "%d events: dropped %d, duplicated %d, reordered %d, delayed %d, bad signature %d; delivered %d, refused %d, failed %d",

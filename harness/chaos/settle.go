@@ -141,7 +141,7 @@ func (w *world) gatewayPending(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
-	for _, subs := range []map[string]*sandbox.Submission{l.Refunds, l.Chargebacks, l.AdyenRefunds, l.PayPalRefunds} {
+	for _, subs := range []map[string]*sandbox.Submission{l.Refunds, l.Chargebacks, l.AdyenRefunds, l.PayPalRefunds, l.StripeRefunds} {
 		for _, s := range subs {
 			if s.NextAt != nil {
 				n++

@@ -45,6 +45,9 @@ func (s secrets) all() map[string]string {
 		// sandbox's Adyen side is only ever run by the harnesses.
 		"Adyen API key":  stack.AdyenAPIKey,
 		"Adyen HMAC key": stack.AdyenHMACKey,
+		// Likewise the Stripe side's secret key and webhook signing secret.
+		"Stripe API key":        stack.StripeAPIKey,
+		"Stripe webhook secret": stack.StripeWebhookSecret,
 	}
 }
 

@@ -28,7 +28,8 @@ import (
 //
 // The webhook fault markers of the ERP (-DROP-, -DUP-, -REORDER-, -LATE-,
 // -BADSIG-) apply to the payment ID the same way. Every request is checked
-// against Stripe's OpenAPI spec first (stripespec.go).
+// against Stripe's OpenAPI spec first (stripespec.go); POST /v1/refunds then
+// meets the gateway faults (stripefaults.go).
 
 const (
 	gatewayStripe = "stripe"
@@ -88,6 +89,7 @@ func (s *Server) stripeHandler() http.Handler {
 		stripeFail(w, http.StatusNotFound, "invalid_request_error", "", "",
 			fmt.Sprintf("Unrecognized request URL (%s: %s).", r.Method, strings.TrimPrefix(r.URL.Path, stripePrefix)))
 	})
+	faulty := s.stripeFaults(mux) // stripefaults.go
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Request-Id", newID("req_"))
 		if !s.stripeAuth(w, r) {
@@ -96,7 +98,7 @@ func (s *Server) stripeHandler() http.Handler {
 		if !s.checkStripeSpec(w, r) {
 			return
 		}
-		mux.ServeHTTP(w, r)
+		faulty.ServeHTTP(w, r)
 	})
 }
 
