@@ -42,8 +42,8 @@ bench-scale: tools ## cost as closed workflows grow, on the production shape (RE
 prod-local: tools ## the production shape without Docker: PostgreSQL, the real Temporal server, 2 workers, 2 starters (.prod/)
 	@deploy/prod-local.sh
 
-chaos: tools ## 2000 dispositions through faults and SIGKILLs, then the money counted per transaction (.chaos/)
-	go run ./harness/chaos
+chaos: tools ## 2000 dispositions through faults and SIGKILLs, then the money counted per transaction (.chaos/); GATEWAY=adyen|paypal|stripe for another gateway
+	go run ./harness/chaos -gateway $(or $(GATEWAY),erp)
 
 sandbox: ## run only the sandbox (gateway and Genesys stand-in) on :8090
 	go build -o bin/sandbox ./sandbox
