@@ -82,14 +82,7 @@ type adyenAmountBody struct {
 // so does a transaction ID that is no pspReference, before any call.
 func (g *AdyenGateway) Submit(ctx context.Context, s Submission) (SubmissionResult, error) {
 	op := fmt.Sprintf("submit %s %s", s.Action, s.TransactionID)
-	switch s.Action {
-	case remediation.ActionRefund:
-	case remediation.ActionChargeback:
-		return SubmissionResult{}, configurationError(op + ": a chargeback cannot be opened by the merchant at Adyen; sent to finance review")
-	default:
-		return SubmissionResult{}, invalidRequest(op + ": Adyen takes refunds only")
-	}
-	if err := checkSubmission(op, s); err != nil {
+	if err := checkRefundOnly(op, "Adyen", "a chargeback cannot be opened by the merchant at Adyen", s); err != nil {
 		return SubmissionResult{}, err
 	}
 	if !pspReferenceShape.MatchString(s.TransactionID) {

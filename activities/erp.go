@@ -183,6 +183,21 @@ func checkSubmission(op string, s Submission) error {
 	return nil
 }
 
+// checkRefundOnly is checkSubmission at a payment gateway (Stripe, Adyen,
+// PayPal), where only the cardholder's bank opens a chargeback: a
+// Chargeback_Requested disposition goes to finance review, saying why,
+// before any call.
+func checkRefundOnly(op, gateway, noChargeback string, s Submission) error {
+	switch s.Action {
+	case remediation.ActionRefund:
+	case remediation.ActionChargeback:
+		return configurationError(op + ": " + noChargeback + "; sent to finance review")
+	default:
+		return invalidRequest(op + ": " + gateway + " takes refunds only")
+	}
+	return checkSubmission(op, s)
+}
+
 // referenceFrom returns the first of keys that the JSON body holds as a
 // string or a number. A body that is not a JSON object has none: the money
 // moved all the same, so that is not an error.

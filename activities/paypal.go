@@ -138,14 +138,7 @@ type paypalRefundRequest struct {
 // merchant's, so it goes to finance review.
 func (g *PayPalGateway) Submit(ctx context.Context, s Submission) (SubmissionResult, error) {
 	op := fmt.Sprintf("submit %s %s", s.Action, s.TransactionID)
-	switch s.Action {
-	case remediation.ActionRefund:
-	case remediation.ActionChargeback:
-		return SubmissionResult{}, configurationError(op + ": a chargeback cannot be opened by the merchant at PayPal; sent to finance review")
-	default:
-		return SubmissionResult{}, invalidRequest(op + ": PayPal takes refunds only")
-	}
-	if err := checkSubmission(op, s); err != nil {
+	if err := checkRefundOnly(op, "PayPal", "a chargeback cannot be opened by the merchant at PayPal", s); err != nil {
 		return SubmissionResult{}, err
 	}
 	if !paypalCaptureID.MatchString(s.TransactionID) {

@@ -59,14 +59,7 @@ func NewStripeGateway(cfg GatewayConfig, client *http.Client, logger *slog.Logge
 // bank opens, never the merchant, so it goes to finance review.
 func (g *StripeGateway) Submit(ctx context.Context, s Submission) (SubmissionResult, error) {
 	op := fmt.Sprintf("submit %s %s", s.Action, s.TransactionID)
-	switch s.Action {
-	case remediation.ActionRefund:
-	case remediation.ActionChargeback:
-		return SubmissionResult{}, configurationError(op + ": Stripe does not let a merchant create a chargeback; sent to finance review")
-	default:
-		return SubmissionResult{}, invalidRequest(op + ": Stripe takes refunds only")
-	}
-	if err := checkSubmission(op, s); err != nil {
+	if err := checkRefundOnly(op, "Stripe", "Stripe does not let a merchant create a chargeback", s); err != nil {
 		return SubmissionResult{}, err
 	}
 	param, path, err := stripeTarget(s.TransactionID)
