@@ -103,6 +103,8 @@ func sandboxEnv(cfg Config, dir string, seed uint64) []string {
 		"REFUNDFLOW_SANDBOX_FAULT_422=" + ftoa(cfg.Fault422),
 		"REFUNDFLOW_SANDBOX_FAULT_HANG=" + ftoa(cfg.FaultHang),
 		"REFUNDFLOW_SANDBOX_GENESYS_FAULT_5XX=" + ftoa(cfg.GenesysFault5xx),
+		// Genesys's own limit, on as in a real org.
+		"REFUNDFLOW_SANDBOX_GENESYS_RATE_LIMIT=300",
 		"REFUNDFLOW_SANDBOX_HANG_FOR=" + cfg.HangFor.String(),
 		"REFUNDFLOW_SANDBOX_RETRY_AFTER=" + cfg.RetryAfter.String(),
 		"REFUNDFLOW_SANDBOX_SEED=" + strconv.FormatUint(seed, 10),

@@ -164,6 +164,14 @@ type Stats struct {
 	// (the first 50). It must stay 0 for the worker's requests.
 	SpecViolations     int      `json:"specViolations"`
 	SpecViolationNotes []string `json:"specViolationNotes,omitempty"`
+	// GenesysSpecViolations counts Genesys requests the Platform API spec
+	// refuses (genesysspec.go), GenesysSpecViolationNotes says what (the
+	// first 50); it must stay 0. GenesysRequests counts the Genesys API
+	// calls, GenesysRateLimited those answered 429 by the rate limit.
+	GenesysSpecViolations     int      `json:"genesysSpecViolations"`
+	GenesysSpecViolationNotes []string `json:"genesysSpecViolationNotes,omitempty"`
+	GenesysRequests           int      `json:"genesysRequests"`
+	GenesysRateLimited        int      `json:"genesysRateLimited"`
 }
 
 // NewLedger returns an empty ledger.

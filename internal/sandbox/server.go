@@ -68,8 +68,10 @@ type Config struct {
 	// REFUNDFLOW_STRIPE_WEBHOOK_SECRETS).
 	StripeAPIKeys       string `envconfig:"SANDBOX_STRIPE_API_KEYS" default:"sk_test_123" desc:"secret keys (sk_...) the sandbox's Stripe side accepts, comma-separated"`
 	StripeWebhookSecret string `envconfig:"SANDBOX_STRIPE_WEBHOOK_SECRET" desc:"secret the Stripe webhooks are signed with (Stripe-Signature): one of the starter's REFUNDFLOW_STRIPE_WEBHOOK_SECRETS"`
-	StateFile           string `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
-	LogLevel            string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	// GenesysRateLimit is Genesys's limit per OAuth client (genesysratelimit.go).
+	GenesysRateLimit int    `envconfig:"SANDBOX_GENESYS_RATE_LIMIT" default:"300" desc:"Genesys requests each OAuth client may make in any minute, then 429 with Retry-After (0: no limit)"`
+	StateFile        string `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
+	LogLevel         string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
 // Server stands in for the ERP/payment gateway, its OAuth server and the
@@ -90,6 +92,9 @@ type Server struct {
 	authCalls int
 	dice      *mathrand.Rand
 	dirty     bool
+	// genesysCalls holds, per OAuth client, when its Genesys calls of the
+	// last minute came (the rate limit's window).
+	genesysCalls map[string][]time.Time
 
 	webhookClient *http.Client
 }
@@ -116,6 +121,9 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if cfg.SettleAfter < 0 || cfg.WebhookDelay < 0 {
 		return nil, fmt.Errorf("settle-after and webhook delay must not be negative")
 	}
+	if cfg.GenesysRateLimit < 0 {
+		return nil, fmt.Errorf("genesys rate limit %d: want 0 (none) or more", cfg.GenesysRateLimit)
+	}
 	if cfg.TokenTTL <= 0 {
 		return nil, fmt.Errorf("token TTL must be positive")
 	}
@@ -141,6 +149,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		},
 		ledger:        NewLedger(),
 		tokens:        map[string]token{},
+		genesysCalls:  map[string][]time.Time{},
 		webhookClient: &http.Client{Timeout: 5 * time.Second},
 		dice:          mathrand.New(mathrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}, nil
@@ -175,14 +184,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /erp/refunds/{id}", s.refundStatus(kindRefund))
 	mux.HandleFunc("GET /erp/chargebacks/{id}", s.refundStatus(kindChargeback))
 
-	mux.HandleFunc("PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/attributes", s.authenticated(s.updateAttributes))
-	mux.HandleFunc("POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", s.authenticated(s.setWrapup))
-	mux.HandleFunc("POST /api/v2/taskmanagement/workitems/query", s.authenticated(s.queryWorkitems))
-	mux.HandleFunc("POST /api/v2/taskmanagement/workitems", s.authenticated(s.createWorkitem))
-	mux.HandleFunc("GET /api/v2/taskmanagement/workitems/{workitemId}", s.authenticated(s.getWorkitem))
-	mux.HandleFunc("PATCH /api/v2/taskmanagement/workitems/{workitemId}", s.authenticated(s.updateWorkitem))
-	mux.HandleFunc("GET /api/v2/taskmanagement/worktypes/{worktypeId}/statuses", s.authenticated(s.listWorktypeStatuses))
-	mux.HandleFunc("POST /api/v2/conversations/emails/agentless", s.authenticated(s.sendAgentlessEmail))
+	mux.HandleFunc("PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/attributes", s.genesysAPI(s.updateAttributes))
+	mux.HandleFunc("POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", s.genesysAPI(s.setWrapup))
+	mux.HandleFunc("POST /api/v2/taskmanagement/workitems/query", s.genesysAPI(s.queryWorkitems))
+	mux.HandleFunc("POST /api/v2/taskmanagement/workitems", s.genesysAPI(s.createWorkitem))
+	mux.HandleFunc("GET /api/v2/taskmanagement/workitems/{workitemId}", s.genesysAPI(s.getWorkitem))
+	mux.HandleFunc("PATCH /api/v2/taskmanagement/workitems/{workitemId}", s.genesysAPI(s.updateWorkitem))
+	mux.HandleFunc("GET /api/v2/taskmanagement/worktypes/{worktypeId}/statuses", s.genesysAPI(s.listWorktypeStatuses))
+	mux.HandleFunc("POST /api/v2/conversations/emails/agentless", s.genesysAPI(s.sendAgentlessEmail))
 
 	mux.Handle(stripePrefix+"/", s.stripeHandler())
 

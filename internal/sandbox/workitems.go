@@ -137,8 +137,9 @@ func (s *Server) createWorkitem(w http.ResponseWriter, r *http.Request) {
 	if body.Name == "" || len(body.Name) > 200 {
 		problems = append(problems, "name is required, at most 200 characters")
 	}
-	if body.TypeID == "" {
-		problems = append(problems, "typeId is required")
+	if !isUUID(body.TypeID) {
+		// Genesys ids are UUIDs: a worktype's name is no worktype.
+		problems = append(problems, fmt.Sprintf("typeId %q is not a worktype id (a UUID)", body.TypeID))
 	}
 	if len(body.Description) > 8000 {
 		problems = append(problems, "description is longer than 8000 characters")

@@ -42,6 +42,14 @@ func StartWorld(t testing.TB, o stack.Options) *World {
 		t.Fatalf("testenv: start the stack: %v", err)
 	}
 	t.Cleanup(func() {
+		// Every test through the stack holds the worker to Genesys's spec:
+		// whatever else it checks, no request may be one Genesys refuses.
+		lctx, lcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if led, err := w.API.Ledger(lctx); err == nil && led.Stats.GenesysSpecViolations != 0 {
+			t.Errorf("the worker sent %d Genesys requests that violate the Platform API spec: %q",
+				led.Stats.GenesysSpecViolations, led.Stats.GenesysSpecViolationNotes)
+		}
+		lcancel()
 		_ = w.Stop()
 		if t.Failed() {
 			dumpLogs(t, o.Dir)
