@@ -160,7 +160,38 @@ func (c GenesysConfig) Validate() error {
 	if c.EmailFrom != "" {
 		errs = append(errs, requireEmail("GENESYS_EMAIL_FROM", c.EmailFrom)...)
 	}
+	// Genesys ids are UUIDs (its spec refuses a queueId that is not one):
+	// a name here would fail every review, so it fails the start instead.
+	for _, id := range []struct{ name, value string }{
+		{"GENESYS_WORKTYPE_ID", c.WorktypeID}, {"GENESYS_QUEUE_ID", c.QueueID},
+		{"GENESYS_FAILED_WRAPUP_CODE_ID", c.FailedWrapupCodeID}, {"GENESYS_CLOSED_STATUS_ID", c.ClosedStatusID},
+	} {
+		if id.value != "" && !isUUID(id.value) {
+			errs = append(errs, fmt.Errorf("%s%s must be a Genesys id, a UUID such as 7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c (the id, not the name)", envPrefix, id.name))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// isUUID reports whether s is a UUID in its 8-4-4-4-12 hex form, the
+// shape of every Genesys id.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func require(name, value, when string) []error {

@@ -191,7 +191,7 @@ func (b *bench) disposition(txn string) remediation.Disposition {
 		CustomerTokenID: "tok_visa_1234", CustomerID: "C-" + txn,
 		AmountText: "49.99", AmountMinor: 4999, Currency: "USD",
 		ConversationID: "conv-" + txn, ParticipantID: "part-agent", CommunicationID: "comm-1",
-		AgentID: "agent-7", QueueID: "queue-1", Timestamp: time.Now().UTC().Format(time.RFC3339),
+		AgentID: stack.AgentID, QueueID: stack.CallQueueID, Timestamp: time.Now().UTC().Format(time.RFC3339),
 	}
 }
 
