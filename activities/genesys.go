@@ -119,3 +119,27 @@ func (g *GenesysClient) call(ctx context.Context, op, method, path string, body 
 	}
 	return g.api.do(ctx, op, out)
 }
+
+// GenesysRequestsPerActivity is what the pacing budgets each Genesys
+// activity: the most requests one makes in its ordinary course (a
+// review's query then create; a reminder's or a close's read then
+// update; a decision's read of the workitem then of its worktype's
+// statuses). Rarer paths make a third (a reopen's status lookup, a
+// worker's first close per worktype before its closed status is
+// cached); the limit's slack and Retry-After absorb those.
+const GenesysRequestsPerActivity = 2
+
+// GenesysActivities are a's activities that call Genesys, by the names
+// the workflow schedules them under: the worker serves them on the paced
+// Genesys task queue as well as on the workflow's own. (A function, not
+// a method: every exported method of Activities is registered as an
+// activity.)
+func GenesysActivities(a *Activities) map[string]any {
+	return map[string]any{
+		"UpdateInteraction": a.UpdateInteraction,
+		"SetFailedWrapup":   a.SetFailedWrapup,
+		"EscalateToFinance": a.EscalateToFinance,
+		"RemindFinance":     a.RemindFinance,
+		"CloseWorkitem":     a.CloseWorkitem,
+	}
+}

@@ -91,6 +91,8 @@ else
 	export REFUNDFLOW_FINANCE_OPS_EMAIL="${REFUNDFLOW_FINANCE_OPS_EMAIL-finance-ops@example.com}"
 	export REFUNDFLOW_GENESYS_EMAIL_FROM="${REFUNDFLOW_GENESYS_EMAIL_FROM-refunds@example.com}"
 fi
+# Every worker together stays within this many Genesys requests a minute.
+export REFUNDFLOW_GENESYS_RATE_LIMIT="${REFUNDFLOW_GENESYS_RATE_LIMIT-300}"
 
 export REFUNDFLOW_WEBHOOK_TOKENS="${REFUNDFLOW_WEBHOOK_TOKENS-dev-webhook-token}"
 export REFUNDFLOW_APPROVER_TOKENS="${REFUNDFLOW_APPROVER_TOKENS-alice:dev-approver-token}"

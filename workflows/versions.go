@@ -46,6 +46,14 @@ const (
 	//                   pending_then_failed_then_approved.json
 	//   DefaultVersion: every history above (none asks it)
 	gatewaySettlement = "gateway-settlement"
+
+	// pacedGenesysQueue schedules the Genesys activities on the workflow's
+	// queue + "-genesys", served at the rate Genesys allows (pacing.go).
+	// Before it they ran on the workflow's own queue as fast as workers
+	// went. Asked once per run, before its first Genesys activity.
+	//   version 1:      paced_genesys_rejected_then_approved.json
+	//   DefaultVersion: every history above
+	pacedGenesysQueue = "paced-genesys-queue"
 )
 
 // Not a change ID: the reopen (a failure or reversal after Completed) is a
