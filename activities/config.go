@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/refundflow/refundflow/internal/remediation"
 )
 
 // Gateway kinds (REFUNDFLOW_GATEWAY_KIND).
@@ -97,6 +99,33 @@ type GenesysConfig struct {
 	FinanceOpsEmail    string        `envconfig:"FINANCE_OPS_EMAIL" desc:"finance ops address for agentless emails: escalations without a worktype, and reminders"`
 	EmailFrom          string        `envconfig:"GENESYS_EMAIL_FROM" desc:"sender address of those emails, on a Genesys outbound email domain"`
 	Timeout            time.Duration `envconfig:"GENESYS_TIMEOUT" default:"10s" desc:"timeout of one Genesys HTTP call"`
+	DecisionStatuses   string        `envconfig:"GENESYS_DECISION_STATUSES" default:"Approved=approve,Rejected=reject,Resolved=resolved" desc:"review workitem status names that are a finance decision, as name=approve|reject|resolved,..."`
+}
+
+// decisionOf is the decision a review workitem's status name makes, if
+// any (names compared without case).
+func (c GenesysConfig) decisionOf(status string) (string, bool) {
+	decisions, _ := parseDecisionStatuses(c.DecisionStatuses)
+	kind, ok := decisions[strings.ToLower(strings.TrimSpace(status))]
+	return kind, ok && status != ""
+}
+
+// parseDecisionStatuses reads name=decision,... into lower-case name ->
+// decision.
+func parseDecisionStatuses(spec string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, pair := range strings.Split(spec, ",") {
+		if strings.TrimSpace(pair) == "" {
+			continue
+		}
+		name, kind, ok := strings.Cut(pair, "=")
+		name, kind = strings.TrimSpace(name), strings.TrimSpace(kind)
+		if !ok || name == "" || !remediation.ValidDecision(kind) {
+			return nil, fmt.Errorf("%sGENESYS_DECISION_STATUSES: %q: want a status name=approve, reject or resolved", envPrefix, pair)
+		}
+		out[strings.ToLower(name)] = kind
+	}
+	return out, nil
 }
 
 // LoginBase is the login base URL: as configured, or derived from the API
@@ -159,6 +188,9 @@ func (c GenesysConfig) Validate() error {
 	}
 	if c.EmailFrom != "" {
 		errs = append(errs, requireEmail("GENESYS_EMAIL_FROM", c.EmailFrom)...)
+	}
+	if _, err := parseDecisionStatuses(c.DecisionStatuses); err != nil {
+		errs = append(errs, err)
 	}
 	// Genesys ids are UUIDs (its spec refuses a queueId that is not one):
 	// a name here would fail every review, so it fails the start instead.

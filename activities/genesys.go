@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"go.temporal.io/sdk/activity"
 )
 
 // GenesysClient writes outcomes onto Genesys Cloud interactions and puts
@@ -129,6 +131,16 @@ func (g *GenesysClient) call(ctx context.Context, op, method, path string, body 
 // cached); the limit's slack and Retry-After absorb those.
 const GenesysRequestsPerActivity = 2
 
+// RegisterGenesysActivities registers a's Genesys activities on reg, the
+// worker of the paced Genesys task queue.
+func RegisterGenesysActivities(reg interface {
+	RegisterActivityWithOptions(a interface{}, options activity.RegisterOptions)
+}, a *Activities) {
+	for name, fn := range GenesysActivities(a) {
+		reg.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+}
+
 // GenesysActivities are a's activities that call Genesys, by the names
 // the workflow schedules them under: the worker serves them on the paced
 // Genesys task queue as well as on the workflow's own. (A function, not
@@ -141,5 +153,7 @@ func GenesysActivities(a *Activities) map[string]any {
 		"EscalateToFinance": a.EscalateToFinance,
 		"RemindFinance":     a.RemindFinance,
 		"CloseWorkitem":     a.CloseWorkitem,
+		// Reads the workitem, then its worktype's statuses: 2 requests.
+		"ReadWorkitemDecision": a.ReadWorkitemDecision,
 	}
 }

@@ -93,6 +93,8 @@ else
 fi
 # Every worker together stays within this many Genesys requests a minute.
 export REFUNDFLOW_GENESYS_RATE_LIMIT="${REFUNDFLOW_GENESYS_RATE_LIMIT-300}"
+# Review workitem statuses that are a finance decision when set in Genesys.
+export REFUNDFLOW_GENESYS_DECISION_STATUSES="${REFUNDFLOW_GENESYS_DECISION_STATUSES-Approved=approve,Rejected=reject,Resolved=resolved}"
 
 export REFUNDFLOW_WEBHOOK_TOKENS="${REFUNDFLOW_WEBHOOK_TOKENS-dev-webhook-token}"
 export REFUNDFLOW_APPROVER_TOKENS="${REFUNDFLOW_APPROVER_TOKENS-alice:dev-approver-token}"

@@ -67,6 +67,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/remediations/{transactionId}/decision", s.handleDecision)
 	mux.HandleFunc("POST /v1/gateway-events/erp", s.handleERPEvent)
 	mux.HandleFunc("POST /v1/gateway-events/stripe", s.handleStripeEvent)
+	mux.HandleFunc("POST /v1/genesys-events/workitem", s.handleWorkitemEvent)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	if s.codecKeys != nil {

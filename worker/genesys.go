@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -49,9 +48,7 @@ func newGenesysWorker(c client.Client, taskQueue string, p GenesysPacing, tuning
 	}
 	queue := workflows.GenesysTaskQueue(taskQueue)
 	w := worker.New(c, queue, opts)
-	for name, fn := range activities.GenesysActivities(acts) {
-		w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
-	}
+	activities.RegisterGenesysActivities(w, acts)
 	logger.Info("Genesys activities paced", "task_queue", queue, "requests_per_minute", p.GenesysRateLimit,
 		"activities_per_second", opts.TaskQueueActivitiesPerSecond, "requests_per_activity", activities.GenesysRequestsPerActivity)
 	return w

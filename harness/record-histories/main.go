@@ -21,7 +21,6 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -121,9 +120,7 @@ func recordOnServer(ctx context.Context, temporalBin, outDir string, suggestCont
 	defer w.Stop()
 	// The paced Genesys queue, as the worker serves it (worker/genesys.go).
 	gw := worker.New(c, workflows.GenesysTaskQueue(taskQueue), worker.Options{DisableWorkflowWorker: true})
-	for name, fn := range activities.GenesysActivities(acts) {
-		gw.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
-	}
+	activities.RegisterGenesysActivities(gw, acts)
 	if err := gw.Start(); err != nil {
 		return err
 	}

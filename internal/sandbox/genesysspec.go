@@ -74,6 +74,7 @@ func newGenesysSpec(name string, swagger []byte) (*GenesysSpec, error) {
 		return nil, fmt.Errorf("genesys %s spec: convert to OpenAPI 3: %w", name, err)
 	}
 	allowStringCustomFields(doc)
+	allowAnyJSONNode(doc)
 	doc.Servers = openapi3.Servers{{URL: "/"}}
 	// No doc.Validate: Genesys names its security schemes "PureCloud
 	// OAuth" and "Guest Chat JWT", which OpenAPI 3 refuses as identifiers
@@ -100,6 +101,17 @@ func allowStringCustomFields(doc *openapi3.T) {
 		if field := ref.Value.Properties["customFields"]; field != nil && field.Value != nil {
 			field.Value.AdditionalProperties = openapi3.AdditionalProperties{Schema: openapi3.NewSchemaRef("", openapi3.NewSchema())}
 		}
+	}
+}
+
+// allowAnyJSONNode corrects the same generator artifact in a Process
+// Automation trigger's matchCriteria: value and values are Jackson
+// JsonNodes, any JSON value ("value": "VOICE" in Genesys's own examples),
+// which the generator typed object. The worker never sends one; the
+// admin's trigger bodies in genesys/ do.
+func allowAnyJSONNode(doc *openapi3.T) {
+	if ref := doc.Components.Schemas["JsonNode"]; ref != nil && ref.Value != nil {
+		ref.Value.Type = nil
 	}
 }
 

@@ -131,6 +131,11 @@ type Workitem struct {
 	Updates      int        `json:"updates"`
 	DateCreated  time.Time  `json:"dateCreated"`
 	DateModified time.Time  `json:"dateModified"`
+	// ModifiedBy is the Genesys user who changed it last (the OAuth
+	// client's integration user for the worker's own changes), and
+	// DateStatusChanged when its status last changed.
+	ModifiedBy        string     `json:"modifiedBy,omitempty"`
+	DateStatusChanged *time.Time `json:"dateStatusChanged,omitempty"`
 }
 
 // Email is one agentless email.

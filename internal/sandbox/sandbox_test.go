@@ -571,7 +571,7 @@ func TestWorkitemClosedToAWorktypeStatus(t *testing.T) {
 			closedID, _ = st["id"].(string)
 		}
 	}
-	if listed.status != http.StatusOK || len(entities) != 4 || closedID == "" {
+	if listed.status != http.StatusOK || len(entities) != 7 || closedID == "" {
 		t.Fatalf("statuses: %d %s", listed.status, listed.raw)
 	}
 

@@ -199,6 +199,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /sandbox/ledger/{transactionId}", s.showTransaction)
 	mux.HandleFunc("DELETE /sandbox/ledger", s.resetLedger)
 	mux.HandleFunc("POST /sandbox/heal/{transactionId}", s.heal)
+	mux.HandleFunc("POST /sandbox/genesys/workitems/{workitemId}/status", s.setWorkitemStatusAsUser)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
