@@ -14,17 +14,16 @@ func GenesysTaskQueue(workflowTaskQueue string) string {
 }
 
 // genesysActivityOptions are genesysOptions on the paced Genesys queue.
-// The version is asked once per run, before its first Genesys activity:
-// runs recorded before it schedule every Genesys activity on the
-// workflow's own queue, which the worker still serves unpaced.
+//
+// No GetVersion guards the move (see versions.go, "not a change ID"): an
+// activity's task queue is no part of what replay compares (the SDK
+// matches a ScheduleActivityTask command to its event by activity ID and
+// type), so every recorded history replays with it, and a run in flight
+// when it shipped schedules its next Genesys calls on the paced queue too.
+// A GetVersion would cost every remediation a billable action, the SDK's
+// TemporalChangeVersion upsert: the happy refund would go from 4 to 5.
 func (r *run) genesysActivityOptions(ctx workflow.Context, summary string) workflow.ActivityOptions {
 	o := r.settings.genesysOptions(summary)
-	if r.pacedGenesys == nil {
-		paced := workflow.GetVersion(ctx, pacedGenesysQueue, workflow.DefaultVersion, 1) >= 1
-		r.pacedGenesys = &paced
-	}
-	if *r.pacedGenesys {
-		o.TaskQueue = GenesysTaskQueue(workflow.GetInfo(ctx).TaskQueueName)
-	}
+	o.TaskQueue = GenesysTaskQueue(workflow.GetInfo(ctx).TaskQueueName)
 	return o
 }

@@ -45,9 +45,6 @@ type run struct {
 	// lateChecks counts the continue-as-new checks of a run that had met
 	// the history limit before continue-as-new shipped (reviewOutgrown).
 	lateChecks int
-	// pacedGenesys is whether this run's Genesys activities go to the
-	// paced queue (pacedGenesysQueue), asked once; nil before.
-	pacedGenesys *bool
 }
 
 // a names the activities for ExecuteActivity; the worker registers the real

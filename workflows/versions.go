@@ -63,6 +63,17 @@ const (
 //
 //	reversal_after_completed.json (reopened, reviewed, rejected)
 
+// Not a change ID either: the Genesys activities moved to the paced queue
+// <task queue>-genesys (pacing.go). A command's task queue is not part of
+// what replay compares, so no GetVersion is needed, and none is asked: it
+// would add a TemporalChangeVersion upsert, a billable action, to every
+// remediation. Its history, every Genesys activity on the paced queue, is
+//
+//	paced_genesys_rejected_workitem_closed.json
+//
+// and every history recorded before it (all on the workflow's queue)
+// replays with it.
+
 // lateContinueCheck is the change ID of the n-th continue-as-new check after
 // continueAsNewReview answered DefaultVersion. Old histories never asked any
 // of them, so each replays as DefaultVersion; a live one records version 1

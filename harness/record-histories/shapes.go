@@ -246,9 +246,8 @@ func shapes() []shape {
 			checkRuns: all(reopenedWithoutSubmission,
 				closedOnce(activities.WorkitemClosure{WorkitemID: "wi-REVERSAL-1", State: remediation.StateRejected,
 					DecidedBy: "bob", GatewayReference: "rf_REVERSAL-1"}))},
-		// The paced-genesys-queue change: every Genesys activity (the
-		// attributes, the wrap-up, the escalation, the close) runs on the
-		// paced <queue>-genesys, behind its marker.
+		// The paced Genesys queue: every Genesys activity (the attributes,
+		// the wrap-up, the escalation, the close) runs on <queue>-genesys.
 		{name: "paced_genesys_rejected_workitem_closed", disposition: base("REJECT-PACED"),
 			decisions: []remediation.Decision{{DecisionID: "d1", Decision: "reject", Approver: "bob"}},
 			check:     wantClosed(remediation.StateRejected),
@@ -257,16 +256,12 @@ func shapes() []shape {
 	}
 }
 
-// genesysPaced checks that the run asked the paced-genesys-queue version
-// before its first Genesys activity and scheduled every Genesys activity,
-// and only those, on the paced queue.
+// genesysPaced checks that the run scheduled every Genesys activity, and
+// only those, on the paced queue.
 func genesysPaced(runs [][]*historypb.HistoryEvent) error {
 	genesys := activities.GenesysActivities(&activities.Activities{})
-	marker, paced := false, 0
+	paced := 0
 	for _, e := range runs[len(runs)-1] {
-		if m := e.GetMarkerRecordedEventAttributes(); m != nil && strings.Contains(m.String(), "paced-genesys-queue") {
-			marker = true
-		}
 		a := e.GetActivityTaskScheduledEventAttributes()
 		if a == nil {
 			continue
@@ -274,8 +269,8 @@ func genesysPaced(runs [][]*historypb.HistoryEvent) error {
 		name, queue := a.GetActivityType().GetName(), a.GetTaskQueue().GetName()
 		_, isGenesys := genesys[name]
 		switch {
-		case isGenesys && (!marker || queue != workflows.GenesysTaskQueue(taskQueue)):
-			return fmt.Errorf("%s scheduled on %s (marker seen: %v), want %s", name, queue, marker, workflows.GenesysTaskQueue(taskQueue))
+		case isGenesys && queue != workflows.GenesysTaskQueue(taskQueue):
+			return fmt.Errorf("%s scheduled on %s, want %s", name, queue, workflows.GenesysTaskQueue(taskQueue))
 		case !isGenesys && queue != taskQueue:
 			return fmt.Errorf("%s scheduled on %s, want the workflow's queue %s", name, queue, taskQueue)
 		case isGenesys:
