@@ -96,6 +96,15 @@ func TestReadWorkitemDecisionFromGenesys(t *testing.T) {
 		rej.Decision.RefundAmount != "" {
 		t.Fatalf("rejected: %+v", rej)
 	}
+	// The approval failed again: the new review round puts the workitem
+	// back in Open, so it does not go on saying a decision was made.
+	if _, err := g.Escalate(ctx, Escalation{TransactionID: "TX-GD1", WorkflowID: "remediation-TX-GD1", Action: remediation.ActionRefund,
+		DispositionCode: "Refund_Processed", AmountMinor: 4999, Currency: "USD", Reason: "rejected by Genesys, then the gateway failed again"}); err != nil {
+		t.Fatal(err)
+	}
+	if out := read(); out.Decision != nil || !strings.Contains(out.Ignored, `"Open" decides nothing`) {
+		t.Fatalf("after a new review round: %+v", out)
+	}
 	// A workitem of another worktype is refused, whatever its status.
 	other := genesysAt(t, base, "00000000-0000-4000-8000-000000000000")
 	if out, err := other.ReadWorkitemDecision(ctx, WorkitemDecisionRead{WorkitemID: esc.WorkitemID}); err != nil || out.Decision != nil || !strings.Contains(out.Ignored, "worktype") {
