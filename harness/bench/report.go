@@ -80,6 +80,8 @@ type report struct {
 	// (its webhook), measured apart: its time to Completed is the
 	// sandbox's settle delay, its cost is what the lifecycle adds.
 	Pending phaseResult `json:"pending"`
+	// Burst is the shift's end against Genesys's rate limit (burst.go).
+	Burst []burstResult `json:"burst,omitempty"`
 	// Ratios are ours over baseline, except dedupeOverOursRate.
 	Ratios  map[string]float64 `json:"ratios"`
 	Targets []target           `json:"targets"`
