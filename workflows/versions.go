@@ -47,13 +47,16 @@ const (
 	//   DefaultVersion: every history above (none asks it)
 	gatewaySettlement = "gateway-settlement"
 
-	// pacedGenesysQueue schedules the Genesys activities on the workflow's
-	// queue + "-genesys", served at the rate Genesys allows (pacing.go).
-	// Before it they ran on the workflow's own queue as fast as workers
-	// went. Asked once per run, before its first Genesys activity.
-	//   version 1:      paced_genesys_rejected_then_approved.json
-	//   DefaultVersion: every history above
-	pacedGenesysQueue = "paced-genesys-queue"
+	// settleBesidePendingWrite starts the wait for the gateway (its
+	// timers) while the Refund_Pending write to Genesys is in flight,
+	// instead of after it: on the paced Genesys queue that write may wait
+	// its turn for a minute. The outcome is still written after it. Asked
+	// only when the gateway answered pending.
+	//   version 1:      pending_settled_beside_pending_write.json
+	//   DefaultVersion: pending_then_succeeded_by_webhook.json,
+	//                   pending_then_succeeded_by_poll.json,
+	//                   pending_then_failed_then_approved.json
+	settleBesidePendingWrite = "settle-beside-pending-write"
 )
 
 // Not a change ID: the reopen (a failure or reversal after Completed) is a

@@ -199,6 +199,11 @@ func shapes() []shape {
 		{name: "pending_then_succeeded_by_poll", disposition: base("PENDING-POLL"),
 			check:     wantSettled(remediation.StateCompleted, "succeeded", 1),
 			checkRuns: settledBy(2, 0, "SubmitRefund,UpdateInteraction,CheckSettlement,CheckSettlement,UpdateInteraction")},
+		// The settle-beside-pending-write change: the polls start while the
+		// Refund_Pending write is in flight; settled by the second poll.
+		{name: "pending_settled_beside_pending_write", disposition: base("PENDING-POLL-BESIDE"),
+			check:     wantSettled(remediation.StateCompleted, "succeeded", 1),
+			checkRuns: settledBy(2, 0, "SubmitRefund,UpdateInteraction,CheckSettlement,CheckSettlement,UpdateInteraction")},
 		// The gateway fails the refund it took: review, and the approval
 		// submits under a renewed Idempotency-Key (...:r2), which the
 		// gateway settles at once; the review's workitem is closed.
