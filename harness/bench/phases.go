@@ -411,15 +411,19 @@ func (b *bench) addHistoryCosts(ctx context.Context, res *phaseResult, rounds []
 		return err
 	}
 	events, billable := make([]int, len(costs)), make([]int, len(costs))
-	var firstTask, activities []time.Duration
+	var firstTask, activities, genesys []time.Duration
 	for i, c := range costs {
 		events[i], billable[i] = c.events, c.billable
 		res.MaxBillable = max(res.MaxBillable, c.billable)
 		firstTask = append(firstTask, c.firstTaskWait)
 		activities = append(activities, c.activityWaits...)
+		genesys = append(genesys, c.genesysWaits...)
 	}
 	res.EventsPerWorkflow, res.BillablePerWorkflow = mean(events), mean(billable)
 	res.FirstTaskWaitP50Ms, res.ActivityWaitP50Ms = percentile(firstTask, 50), percentile(activities, 50)
+	if len(genesys) > 0 {
+		res.GenesysActivityWaitP50Ms, res.GenesysActivityWaitP99Ms = percentile(genesys, 50), percentile(genesys, 99)
+	}
 	return nil
 }
 
