@@ -132,3 +132,29 @@ func TestDecisionStatusesConfig(t *testing.T) {
 		t.Error("decision yes accepted")
 	}
 }
+
+// Past the sandbox's Genesys rate limit the client's error is retryable
+// after exactly the Retry-After Genesys gave.
+func TestGenesysRateLimitIsRetriedAfterRetryAfter(t *testing.T) {
+	t.Parallel()
+	srv, err := sandbox.New(sandbox.Config{Clients: "gen:secret", TokenTTL: time.Minute, HangFor: time.Hour, Seed: 1, GenesysRateLimit: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	g := genesysAt(t, ts.URL, testWorktype)
+	for i := range 2 {
+		if err := g.UpdateAttributes(t.Context(), interactionUpdate()); err != nil {
+			t.Fatalf("call %d within the limit: %v", i, err)
+		}
+	}
+	err = g.UpdateAttributes(t.Context(), interactionUpdate())
+	ae := asApplicationError(t, err)
+	if ae.Type() != string(ErrGenesysUnavailable) || ae.NonRetryable() || ae.NextRetryDelay() < 58*time.Second || ae.NextRetryDelay() > 60*time.Second {
+		t.Fatalf("past the limit: %v (type %s, delay %s)", err, ae.Type(), ae.NextRetryDelay())
+	}
+	if led := sandboxLedger(t, ts.URL); led.Stats.GenesysRateLimited != 1 || led.Stats.GenesysRequests != 3 || led.Stats.GenesysSpecViolations != 0 {
+		t.Errorf("stats %+v", led.Stats)
+	}
+}
