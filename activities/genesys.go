@@ -123,12 +123,14 @@ func (g *GenesysClient) call(ctx context.Context, op, method, path string, body 
 }
 
 // GenesysRequestsPerActivity is what the pacing budgets each Genesys
-// activity: the most requests one makes in its ordinary course (a
-// review's query then create; a reminder's or a close's read then
-// update; a decision's read of the workitem then of its worktype's
-// statuses). Rarer paths make a third (a reopen's status lookup, a
-// worker's first close per worktype before its closed status is
-// cached); the limit's slack and Retry-After absorb those.
+// activity: the most requests most make (a review's query then create; a
+// reminder's or a close's read then update; a decision's read of the
+// workitem then of its worktype's statuses). Some make a third: a
+// reminder when both a worktype and REFUNDFLOW_FINANCE_OPS_EMAIL are set
+// (the email), a reopen or a new round after a decision made in Genesys
+// (a status lookup), a worker's first close per worktype (before its
+// closed status is cached). Reminders are spread by their timers; the
+// rest are rare; Retry-After absorbs what exceeds the limit.
 const GenesysRequestsPerActivity = 2
 
 // RegisterGenesysActivities registers a's Genesys activities on reg, the
