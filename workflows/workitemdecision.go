@@ -1,8 +1,6 @@
 package workflows
 
 import (
-	"time"
-
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/refundflow/refundflow/activities"
@@ -55,10 +53,9 @@ func (r *Remediation) WorkitemDecisionWorkflow(ctx workflow.Context, workitemID 
 	out := WorkitemDecisionOutcome{WorkitemID: workitemID}
 	events := workflow.GetSignalChannel(ctx, WorkitemEventSignal)
 	opts := r.Settings.genesysOptions("Read workitem " + workitemID + " back from Genesys")
+	// On the paced queue, as every Genesys call: its hour of retries
+	// includes the wait for its turn, which a burst makes long.
 	opts.TaskQueue = GenesysTaskQueue(workflow.GetInfo(ctx).TaskQueueName)
-	// A decision nobody applies for minutes is better retried by the
-	// next event than held here for Genesys's retry hour.
-	opts.ScheduleToCloseTimeout = 10 * time.Minute
 	actx := workflow.WithActivityOptions(ctx, opts)
 	for {
 		for events.ReceiveAsync(nil) {
