@@ -144,6 +144,22 @@ func (a *API) WaitState(txn string, want remediation.State) remediation.Status {
 	return st
 }
 
+// WaitReview waits until txn awaits review and finance ops have it: its
+// workitem exists. The state comes first, the escalation after it (on the
+// paced Genesys queue, which may keep it waiting its turn).
+func (a *API) WaitReview(txn string) remediation.Status {
+	a.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), a.Wait)
+	defer cancel()
+	st, err := a.API.WaitStatus(ctx, txn, func(s remediation.Status) bool {
+		return s.State == remediation.StateAwaitingReview && s.WorkitemID != ""
+	})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return st
+}
+
 // Transaction is stack.API.Transaction.
 func (a *API) Transaction(txn string) sandbox.TransactionView {
 	a.t.Helper()
