@@ -48,7 +48,14 @@ type Activities struct {
 	Gateway      Gateway
 	Interactions Interactions
 	Finance      Escalator
-	Logger       *slog.Logger
+	// Workitems reads decisions made in Genesys (genesysdecision.go).
+	Workitems WorkitemReader
+	Logger    *slog.Logger
+}
+
+// WorkitemReader reads what a review workitem's status decides.
+type WorkitemReader interface {
+	ReadWorkitemDecision(ctx context.Context, r WorkitemDecisionRead) (WorkitemDecision, error)
 }
 
 // New builds the activities from the worker's config: one HTTP client per
@@ -84,7 +91,7 @@ func NewWithMetrics(gw GatewayConfig, gen GenesysConfig, logger *slog.Logger, ca
 	if err != nil {
 		return nil, err
 	}
-	return &Activities{Gateway: gateway, Interactions: genesys, Finance: genesys, Logger: logger}, nil
+	return &Activities{Gateway: gateway, Interactions: genesys, Finance: genesys, Workitems: genesys, Logger: logger}, nil
 }
 
 // SubmitRefund asks the gateway for a refund.
@@ -209,6 +216,16 @@ func (a *Activities) EscalateToFinance(ctx context.Context, e Escalation) (Escal
 func (a *Activities) RemindFinance(ctx context.Context, r Reminder) error {
 	defer heartbeatWhileRunning(ctx)()
 	return a.Finance.Remind(ctx, r)
+}
+
+// ReadWorkitemDecision reads a review workitem back from Genesys and says
+// which finance-decision its status makes, if any.
+func (a *Activities) ReadWorkitemDecision(ctx context.Context, r WorkitemDecisionRead) (WorkitemDecision, error) {
+	defer heartbeatWhileRunning(ctx)()
+	if a.Workitems == nil {
+		return WorkitemDecision{WorkitemID: r.WorkitemID}, ErrConfiguration.Final("no Genesys workitem reader configured", nil)
+	}
+	return a.Workitems.ReadWorkitemDecision(ctx, r)
 }
 
 // CloseWorkitem sets the review's workitem to a closed status and records

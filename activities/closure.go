@@ -189,6 +189,11 @@ func (g *GenesysClient) openStatusID(ctx context.Context, op, worktype string) (
 	if err != nil {
 		return "", err
 	}
+	return openStatusIn(op, worktype, statuses)
+}
+
+// openStatusIn is openStatusID of a worktype's statuses already read.
+func openStatusIn(op, worktype string, statuses []workitemStatus) (string, error) {
 	first := ""
 	for _, s := range statuses {
 		if s.Category != openCategory || s.ID == "" {

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/refundflow/refundflow/internal/remediation"
 )
 
 // Gateway kinds (REFUNDFLOW_GATEWAY_KIND).
@@ -135,6 +137,33 @@ type GenesysConfig struct {
 	FinanceOpsEmail    string        `envconfig:"FINANCE_OPS_EMAIL" desc:"finance ops address for agentless emails: escalations without a worktype, and reminders"`
 	EmailFrom          string        `envconfig:"GENESYS_EMAIL_FROM" desc:"sender address of those emails, on a Genesys outbound email domain"`
 	Timeout            time.Duration `envconfig:"GENESYS_TIMEOUT" default:"10s" desc:"timeout of one Genesys HTTP call"`
+	DecisionStatuses   string        `envconfig:"GENESYS_DECISION_STATUSES" default:"Approved=approve,Rejected=reject,Resolved=resolved" desc:"review workitem status names that are a finance decision, as name=approve|reject|resolved,..."`
+}
+
+// decisionOf is the decision a review workitem's status name makes, if
+// any (names compared without case).
+func (c GenesysConfig) decisionOf(status string) (string, bool) {
+	decisions, _ := parseDecisionStatuses(c.DecisionStatuses)
+	kind, ok := decisions[strings.ToLower(strings.TrimSpace(status))]
+	return kind, ok && status != ""
+}
+
+// parseDecisionStatuses reads name=decision,... into lower-case name ->
+// decision.
+func parseDecisionStatuses(spec string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, pair := range strings.Split(spec, ",") {
+		if strings.TrimSpace(pair) == "" {
+			continue
+		}
+		name, kind, ok := strings.Cut(pair, "=")
+		name, kind = strings.TrimSpace(name), strings.TrimSpace(kind)
+		if !ok || name == "" || !remediation.ValidDecision(kind) {
+			return nil, fmt.Errorf("%sGENESYS_DECISION_STATUSES: %q: want a status name=approve, reject or resolved", envPrefix, pair)
+		}
+		out[strings.ToLower(name)] = kind
+	}
+	return out, nil
 }
 
 // LoginBase is the login base URL: as configured, or derived from the API
@@ -198,7 +227,41 @@ func (c GenesysConfig) Validate() error {
 	if c.EmailFrom != "" {
 		errs = append(errs, requireEmail("GENESYS_EMAIL_FROM", c.EmailFrom)...)
 	}
+	if _, err := parseDecisionStatuses(c.DecisionStatuses); err != nil {
+		errs = append(errs, err)
+	}
+	// Genesys ids are UUIDs (its spec refuses a queueId that is not one):
+	// a name here would fail every review, so it fails the start instead.
+	for _, id := range []struct{ name, value string }{
+		{"GENESYS_WORKTYPE_ID", c.WorktypeID}, {"GENESYS_QUEUE_ID", c.QueueID},
+		{"GENESYS_FAILED_WRAPUP_CODE_ID", c.FailedWrapupCodeID}, {"GENESYS_CLOSED_STATUS_ID", c.ClosedStatusID},
+	} {
+		if id.value != "" && !isUUID(id.value) {
+			errs = append(errs, fmt.Errorf("%s%s must be a Genesys id, a UUID such as 7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c (the id, not the name)", envPrefix, id.name))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// isUUID reports whether s is a UUID in its 8-4-4-4-12 hex form, the
+// shape of every Genesys id.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func require(name, value, when string) []error {

@@ -22,7 +22,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		"REFUNDFLOW_GENESYS_API_URL":        "https://api.mypurecloud.ie",
 		"REFUNDFLOW_GENESYS_CLIENT_ID":      "gid",
 		"REFUNDFLOW_GENESYS_CLIENT_SECRET":  "gsecret",
-		"REFUNDFLOW_GENESYS_WORKTYPE_ID":    "wt-1",
+		"REFUNDFLOW_GENESYS_WORKTYPE_ID":    "7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c",
 	} {
 		t.Setenv(k, v)
 	}
@@ -119,11 +119,19 @@ func TestGenesysConfigNeedsSomewhereToEscalate(t *testing.T) {
 		t.Error(err)
 	}
 	withWorktype := base
-	withWorktype.WorktypeID = "wt"
+	withWorktype.WorktypeID = "refund-review"
+	if err := withWorktype.Validate(); err == nil || !strings.Contains(err.Error(), "REFUNDFLOW_GENESYS_WORKTYPE_ID must be a Genesys id") {
+		t.Errorf("a worktype name, not its id: %v", err)
+	}
+	withWorktype.QueueID = "q-finance"
+	if err := withWorktype.Validate(); err == nil || !strings.Contains(err.Error(), "REFUNDFLOW_GENESYS_QUEUE_ID must be a Genesys id") {
+		t.Errorf("a queue name, not its id: %v", err)
+	}
+	withWorktype.WorktypeID, withWorktype.QueueID = "7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c", "0B9E8D7C-6A5F-4E3D-8C2B-1A0F9E8D7C6B"
 	if err := withWorktype.Validate(); err != nil {
 		t.Error(err)
 	}
-	if err := (GenesysConfig{WorktypeID: "wt", Timeout: time.Second}).Validate(); err == nil ||
+	if err := (GenesysConfig{WorktypeID: "7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c", Timeout: time.Second}).Validate(); err == nil ||
 		!strings.Contains(err.Error(), "REFUNDFLOW_GENESYS_API_URL") || !strings.Contains(err.Error(), "REFUNDFLOW_GENESYS_CLIENT_SECRET") {
 		t.Errorf("missing API URL and credentials: %v", err)
 	}

@@ -38,6 +38,9 @@ type workitem struct {
 	ID             string `json:"id"`
 	Description    string `json:"description"`
 	StatusCategory string `json:"statusCategory"`
+	Status         struct {
+		ID string `json:"id"`
+	} `json:"status"`
 }
 
 // workitemCreate is the POST body.
@@ -132,7 +135,17 @@ func (g *GenesysClient) Escalate(ctx context.Context, e Escalation) (EscalationR
 		if existing.Description != description {
 			// A new review round (an approval that failed again): the reason
 			// has changed, and finance ops should read the current one.
-			if err := g.patchWorkitem(ctx, op, existing.ID, map[string]any{"description": description}); err != nil {
+			fields := map[string]any{"description": description}
+			// Approved in Genesys and failed again: the workitem must not
+			// go on saying Approved while it waits for a new decision.
+			open, err := g.reopenFromDecisionStatus(ctx, op, existing)
+			if err != nil {
+				return EscalationResult{}, err
+			}
+			if open != "" {
+				fields["statusId"] = open
+			}
+			if err := g.patchWorkitem(ctx, op, existing.ID, fields); err != nil {
 				return EscalationResult{}, err
 			}
 		}
@@ -143,6 +156,27 @@ func (g *GenesysClient) Escalate(ctx context.Context, e Escalation) (EscalationR
 		return EscalationResult{}, err
 	}
 	return EscalationResult{Channel: ChannelWorkitem, WorkitemID: id, Created: true}, nil
+}
+
+// reopenFromDecisionStatus is the Open status to set a workitem back to
+// when it stands in a decision status (REFUNDFLOW_GENESYS_DECISION_STATUSES),
+// or "" when it does not.
+func (g *GenesysClient) reopenFromDecisionStatus(ctx context.Context, op string, w *workitem) (string, error) {
+	if w.Status.ID == "" || w.StatusCategory == openCategory {
+		return "", nil
+	}
+	statuses, err := g.worktypeStatuses(ctx, op, g.cfg.WorktypeID)
+	if err != nil {
+		return "", err
+	}
+	for _, s := range statuses {
+		if s.ID == w.Status.ID {
+			if _, decides := g.cfg.decisionOf(s.Name); decides {
+				return openStatusIn(op, g.cfg.WorktypeID, statuses)
+			}
+		}
+	}
+	return "", nil
 }
 
 // Remind nudges finance ops about a review still waiting: the workitem's

@@ -56,7 +56,7 @@ func TestEscalateLooksUpThenCreatesTheWorkitem(t *testing.T) {
 		t.Fatalf("requests = %v, want the query first, then the create", reqs)
 	}
 	wantJSON(t, "query", reqs[0].body, `{"filters":[
-		{"name":"typeId","type":"String","operator":"EQ","values":["wt-0001"]},
+		{"name":"typeId","type":"String","operator":"EQ","values":["7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c"]},
 		{"name":"externalTag","type":"String","operator":"EQ","values":["T1"]}],"pageSize":25}`)
 	create, _ := json.Marshal(map[string]any{
 		"name":        "Refund review T1",

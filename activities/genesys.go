@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"go.temporal.io/sdk/activity"
 )
 
 // GenesysClient writes outcomes onto Genesys Cloud interactions and puts
@@ -118,4 +120,42 @@ func (g *GenesysClient) call(ctx context.Context, op, method, path string, body 
 		out.body, out.contentType = data, "application/json"
 	}
 	return g.api.do(ctx, op, out)
+}
+
+// GenesysRequestsPerActivity is what the pacing budgets each Genesys
+// activity: the most requests most make (a review's query then create; a
+// reminder's or a close's read then update; a decision's read of the
+// workitem then of its worktype's statuses). Some make a third: a
+// reminder when both a worktype and REFUNDFLOW_FINANCE_OPS_EMAIL are set
+// (the email), a reopen or a new round after a decision made in Genesys
+// (a status lookup), a worker's first close per worktype (before its
+// closed status is cached). Reminders are spread by their timers; the
+// rest are rare; Retry-After absorbs what exceeds the limit.
+const GenesysRequestsPerActivity = 2
+
+// RegisterGenesysActivities registers a's Genesys activities on reg, the
+// worker of the paced Genesys task queue.
+func RegisterGenesysActivities(reg interface {
+	RegisterActivityWithOptions(a interface{}, options activity.RegisterOptions)
+}, a *Activities) {
+	for name, fn := range GenesysActivities(a) {
+		reg.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+}
+
+// GenesysActivities are a's activities that call Genesys, by the names
+// the workflow schedules them under: the worker serves them on the paced
+// Genesys task queue as well as on the workflow's own. (A function, not
+// a method: every exported method of Activities is registered as an
+// activity.)
+func GenesysActivities(a *Activities) map[string]any {
+	return map[string]any{
+		"UpdateInteraction": a.UpdateInteraction,
+		"SetFailedWrapup":   a.SetFailedWrapup,
+		"EscalateToFinance": a.EscalateToFinance,
+		"RemindFinance":     a.RemindFinance,
+		"CloseWorkitem":     a.CloseWorkitem,
+		// Reads the workitem, then its worktype's statuses: 2 requests.
+		"ReadWorkitemDecision": a.ReadWorkitemDecision,
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/refundflow/refundflow/internal/sandbox"
 )
 
 // fakeGenesys is a small Genesys Cloud: the login endpoint, participant
@@ -34,10 +36,20 @@ type fakeGenesys struct {
 }
 
 const (
-	testWorktype = "wt-0001"
-	testQueue    = "q-finance"
-	testWrapup   = "wrap-failed"
+	testWorktype = "7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c"
+	testQueue    = "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b"
+	testWrapup   = "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b"
 )
+
+// genesysSpec is the Platform API spec the sandbox validates against.
+func genesysSpec(t *testing.T) *sandbox.GenesysSpec {
+	t.Helper()
+	spec, err := sandbox.GenesysPlatformSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
 
 func newFakeGenesys(t *testing.T) *fakeGenesys {
 	t.Helper()
@@ -47,6 +59,10 @@ func newFakeGenesys(t *testing.T) *fakeGenesys {
 	mux.Handle("POST /oauth/token", g.oauth)
 	route := func(pattern string, h func(w http.ResponseWriter, r *http.Request, rec recorded)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			// Every request the client sends must be one Genesys takes.
+			if problem, known := genesysSpec(g.t).Check(r); problem != "" || !known {
+				g.t.Errorf("%s %s violates the Genesys Platform API spec (known route %v): %s", r.Method, r.URL.Path, known, problem)
+			}
 			rec := record(g.t, r)
 			g.reqs.add(rec)
 			g.mu.Lock()

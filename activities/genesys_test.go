@@ -122,7 +122,7 @@ func TestGenesysWrapup(t *testing.T) {
 	if r.method != http.MethodPost || r.path != "/api/v2/conversations/calls/conv-1/participants/part-1/communications/comm-1/wrapup" {
 		t.Errorf("request = %s %s", r.method, r.path)
 	}
-	want := `{"code":"wrap-failed","notes":"Refund failed, sent to finance review: gateway answered 422"}`
+	want := `{"code":"5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b","notes":"Refund failed, sent to finance review: gateway answered 422"}`
 	if r.body != want {
 		t.Errorf("body\n got %s\nwant %s", r.body, want)
 	}

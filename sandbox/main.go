@@ -55,6 +55,7 @@ func run(args []string) error {
 	fs.Float64Var(&cfg.Fault422, "fault-422", cfg.Fault422, "share of new refunds declined 422 (REFUNDFLOW_SANDBOX_FAULT_422)")
 	fs.Float64Var(&cfg.FaultHang, "fault-hang", cfg.FaultHang, "share of new refunds recorded then answered late (REFUNDFLOW_SANDBOX_FAULT_HANG)")
 	fs.Float64Var(&cfg.GenesysFault5xx, "genesys-fault-5xx", cfg.GenesysFault5xx, "share of Genesys calls answered 503; a workitem creation is stored, then answered 504 (REFUNDFLOW_SANDBOX_GENESYS_FAULT_5XX)")
+	fs.IntVar(&cfg.GenesysRateLimit, "genesys-rate-limit", cfg.GenesysRateLimit, "Genesys requests per OAuth client in any minute, then 429; 0 no limit (REFUNDFLOW_SANDBOX_GENESYS_RATE_LIMIT)")
 	fs.BoolVar(&cfg.IgnoreIdempotencyKey, "ignore-idempotency-key", cfg.IgnoreIdempotencyKey, "sabotage: every call creates a refund (REFUNDFLOW_SANDBOX_IGNORE_IDEMPOTENCY_KEY)")
 	fs.DurationVar(&cfg.HangFor, "hang-for", cfg.HangFor, "how long a hanging call waits (REFUNDFLOW_SANDBOX_HANG_FOR)")
 	fs.DurationVar(&cfg.RetryAfter, "retry-after", cfg.RetryAfter, "Retry-After of a 429 (REFUNDFLOW_SANDBOX_RETRY_AFTER)")
@@ -99,7 +100,7 @@ func run(args []string) error {
 	logger.Info("sandbox listening", "addr", ln.Addr().String(),
 		"accessLifetime", cfg.TokenTTL.String(), "revokeEveryNthCall", cfg.TokenExpireEvery,
 		"fault5xx", cfg.Fault5xx, "fault429", cfg.Fault429, "fault422", cfg.Fault422, "faultHang", cfg.FaultHang,
-		"genesysFault5xx", cfg.GenesysFault5xx, "stateFile", cfg.StateFile,
+		"genesysFault5xx", cfg.GenesysFault5xx, "genesysRateLimit", cfg.GenesysRateLimit, "stateFile", cfg.StateFile,
 		"settleAfter", cfg.SettleAfter.String(), "webhookURL", cfg.WebhookURL)
 	if cfg.IgnoreIdempotencyKey {
 		logger.Warn("SABOTAGE: the Idempotency-Key is ignored; every call that gets through creates a refund")

@@ -46,6 +46,8 @@ sandbox_url="http://localhost:$sandbox_port"
 export REFUNDFLOW_SANDBOX_ADDR="${REFUNDFLOW_SANDBOX_ADDR:-:$sandbox_port}"
 export REFUNDFLOW_SANDBOX_STATE_FILE="${REFUNDFLOW_SANDBOX_STATE_FILE-$dev/sandbox-ledger.json}"
 export REFUNDFLOW_SANDBOX_CLIENTS="${REFUNDFLOW_SANDBOX_CLIENTS-sandbox-gateway:sandbox-gateway-secret,sandbox-genesys:sandbox-genesys-secret}"
+# Genesys allows about 300 requests a minute per OAuth client; so does the sandbox.
+export REFUNDFLOW_SANDBOX_GENESYS_RATE_LIMIT="${REFUNDFLOW_SANDBOX_GENESYS_RATE_LIMIT-300}"
 
 gateway_side="sandbox"
 if [[ -n "${REFUNDFLOW_GATEWAY_REFUND_URL+set}" ]]; then
@@ -111,12 +113,16 @@ else
 	export REFUNDFLOW_GENESYS_LOGIN_URL="${REFUNDFLOW_GENESYS_LOGIN_URL-$sandbox_url}"
 	export REFUNDFLOW_GENESYS_CLIENT_ID="${REFUNDFLOW_GENESYS_CLIENT_ID-sandbox-genesys}"
 	export REFUNDFLOW_GENESYS_CLIENT_SECRET="${REFUNDFLOW_GENESYS_CLIENT_SECRET-sandbox-genesys-secret}"
-	export REFUNDFLOW_GENESYS_WORKTYPE_ID="${REFUNDFLOW_GENESYS_WORKTYPE_ID-sandbox-worktype}"
-	export REFUNDFLOW_GENESYS_QUEUE_ID="${REFUNDFLOW_GENESYS_QUEUE_ID-sandbox-finance-queue}"
-	export REFUNDFLOW_GENESYS_FAILED_WRAPUP_CODE_ID="${REFUNDFLOW_GENESYS_FAILED_WRAPUP_CODE_ID-sandbox-wrapup-refund-failed}"
+	export REFUNDFLOW_GENESYS_WORKTYPE_ID="${REFUNDFLOW_GENESYS_WORKTYPE_ID-7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c}"
+	export REFUNDFLOW_GENESYS_QUEUE_ID="${REFUNDFLOW_GENESYS_QUEUE_ID-0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b}"
+	export REFUNDFLOW_GENESYS_FAILED_WRAPUP_CODE_ID="${REFUNDFLOW_GENESYS_FAILED_WRAPUP_CODE_ID-5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b}"
 	export REFUNDFLOW_FINANCE_OPS_EMAIL="${REFUNDFLOW_FINANCE_OPS_EMAIL-finance-ops@example.com}"
 	export REFUNDFLOW_GENESYS_EMAIL_FROM="${REFUNDFLOW_GENESYS_EMAIL_FROM-refunds@example.com}"
 fi
+# Every worker together stays within this many Genesys requests a minute.
+export REFUNDFLOW_GENESYS_RATE_LIMIT="${REFUNDFLOW_GENESYS_RATE_LIMIT-300}"
+# Review workitem statuses that are a finance decision when set in Genesys.
+export REFUNDFLOW_GENESYS_DECISION_STATUSES="${REFUNDFLOW_GENESYS_DECISION_STATUSES-Approved=approve,Rejected=reject,Resolved=resolved}"
 
 export REFUNDFLOW_WEBHOOK_TOKENS="${REFUNDFLOW_WEBHOOK_TOKENS-dev-webhook-token}"
 export REFUNDFLOW_APPROVER_TOKENS="${REFUNDFLOW_APPROVER_TOKENS-alice:dev-approver-token}"

@@ -71,7 +71,9 @@ func TestHistoryIsEncryptedAndTheCodecServerDecodesIt(t *testing.T) {
 	gw := &gatewayFailingOnce{}
 	w := worker.New(wc, taskQueue, worker.Options{})
 	(&workflows.Remediation{Settings: workflows.DefaultSettings()}).Register(w)
-	w.RegisterActivity(&activities.Activities{Gateway: gw, Interactions: gw, Finance: gw})
+	acts := &activities.Activities{Gateway: gw, Interactions: gw, Finance: gw}
+	w.RegisterActivity(acts)
+	startGenesysWorker(t, wc, taskQueue, acts)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -122,12 +122,26 @@ func startWorker(t *testing.T, c client.Client, taskQueue string) (*fakeActiviti
 	settings := workflows.DefaultSettings()
 	settings.ReviewReminder = 5 * time.Second
 	(&workflows.Remediation{Settings: settings}).Register(w)
-	w.RegisterActivity(&activities.Activities{Gateway: fakes, Interactions: fakes, Finance: fakes})
+	acts := &activities.Activities{Gateway: fakes, Interactions: fakes, Finance: fakes}
+	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
+	startGenesysWorker(t, c, taskQueue, acts)
 	return fakes, w
+}
+
+// startGenesysWorker serves the workflow's paced Genesys queue, as the
+// worker program does.
+func startGenesysWorker(t *testing.T, c client.Client, taskQueue string, acts *activities.Activities) {
+	t.Helper()
+	gw := worker.New(c, workflows.GenesysTaskQueue(taskQueue), worker.Options{DisableWorkflowWorker: true})
+	activities.RegisterGenesysActivities(gw, acts)
+	if err := gw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gw.Stop)
 }
 
 // fakeActivities stands in for the gateway, Genesys and finance ops: every

@@ -78,6 +78,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/gateway-events/stripe", s.handleStripeEvent)
 	mux.HandleFunc("POST /v1/gateway-events/adyen", s.handleAdyenEvent)
 	mux.HandleFunc("POST /v1/gateway-events/paypal", s.handlePayPalEvent)
+	mux.HandleFunc("POST /v1/genesys-events/workitem", s.handleWorkitemEvent)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	if s.codecKeys != nil {

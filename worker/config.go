@@ -27,6 +27,7 @@ type Config struct {
 
 	// Tuning is shared with the benchmark's bare worker (see harness/bench/).
 	workeroptions.Tuning
+	GenesysPacing
 }
 
 // validateSettlement names a settlement knob that would stall or spin the

@@ -32,7 +32,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		"REFUNDFLOW_GENESYS_API_URL":        "https://api.mypurecloud.com",
 		"REFUNDFLOW_GENESYS_CLIENT_ID":      "gid",
 		"REFUNDFLOW_GENESYS_CLIENT_SECRET":  "gsecret",
-		"REFUNDFLOW_GENESYS_WORKTYPE_ID":    "wt",
+		"REFUNDFLOW_GENESYS_WORKTYPE_ID":    "7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c",
 	}
 	for k, v := range env {
 		t.Setenv(k, v)
@@ -58,7 +58,7 @@ func TestLoadConfigRefusesASettlementThatCannotWork(t *testing.T) {
 		"REFUNDFLOW_GATEWAY_REFUND_URL": "http://gw/refunds", "REFUNDFLOW_GATEWAY_CHARGEBACK_URL": "http://gw/chargebacks",
 		"REFUNDFLOW_GATEWAY_TOKEN_URL": "http://gw/token", "REFUNDFLOW_GATEWAY_CLIENT_ID": "id", "REFUNDFLOW_GATEWAY_CLIENT_SECRET": "secret",
 		"REFUNDFLOW_GENESYS_API_URL": "https://api.mypurecloud.com", "REFUNDFLOW_GENESYS_CLIENT_ID": "gid",
-		"REFUNDFLOW_GENESYS_CLIENT_SECRET": "gsecret", "REFUNDFLOW_GENESYS_WORKTYPE_ID": "wt",
+		"REFUNDFLOW_GENESYS_CLIENT_SECRET": "gsecret", "REFUNDFLOW_GENESYS_WORKTYPE_ID": "7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c",
 		"REFUNDFLOW_SETTLEMENT_POLL": "0s", "REFUNDFLOW_SETTLEMENT_TIMEOUT": "-1h",
 	} {
 		t.Setenv(k, v)

@@ -69,13 +69,20 @@ func run() error {
 	(&workflows.Remediation{Settings: cfg.settings()}).Register(w)
 	w.RegisterActivity(acts)
 
+	genesysWorker := newGenesysWorker(c, cfg.TaskQueue, cfg.GenesysPacing, cfg.Tuning, acts, cfg.GenesysConfig.Timeout+5*time.Second, logger)
+
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
+	}
+	if err := genesysWorker.Start(); err != nil {
+		w.Stop()
+		return fmt.Errorf("start the Genesys worker: %w", err)
 	}
 	logger.Info("worker ready", "task_queue", cfg.TaskQueue, "namespace", cfg.Namespace, "temporal", cfg.Address,
 		"gateway", cfg.Kind, "retry_window", cfg.RetryWindow.String(), "review_reminder", cfg.ReviewReminder.String())
 	<-ctx.Done()
 	logger.Info("worker stopping: finishing in-flight tasks")
+	genesysWorker.Stop()
 	w.Stop()
 	logger.Info("worker stopped")
 	return nil
@@ -85,7 +92,7 @@ func loadConfig(cfg *Config) error {
 	if err := envconfig.Process("refundflow", cfg); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	return errors.Join(cfg.GatewayConfig.Validate(), cfg.GenesysConfig.Validate(), cfg.validateSettlement())
+	return errors.Join(cfg.GatewayConfig.Validate(), cfg.GenesysConfig.Validate(), cfg.validateSettlement(), cfg.GenesysPacing.validate())
 }
 
 func printUsage(cfg *Config) {

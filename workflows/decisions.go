@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/internal/money"
 	"github.com/refundflow/refundflow/internal/remediation"
 )
@@ -28,7 +29,7 @@ func (r *run) apply(ctx workflow.Context, dec remediation.Decision) {
 	case strings.TrimSpace(dec.Approver) == "":
 		refuse(remediation.OutcomeRefused, "an approver is required")
 		return
-	case r.disposition.AgentID != "" && strings.EqualFold(strings.TrimSpace(dec.Approver), strings.TrimSpace(r.disposition.AgentID)):
+	case r.disposition.AgentID != "" && strings.EqualFold(approverUser(dec.Approver), strings.TrimSpace(r.disposition.AgentID)):
 		refuse(remediation.OutcomeRefused, "the approver is the agent who took the call (four-eyes rule)")
 		return
 	case r.status.State != remediation.StateAwaitingReview:
@@ -113,4 +114,10 @@ func (r *run) drainDecisions(ctx workflow.Context, reason string) {
 			Decision: dec, ReceivedAt: now(ctx), Outcome: outcome, Reason: reason,
 		})
 	}
+}
+
+// approverUser is the user an approver names: a decision made in Genesys
+// names its user as genesys:<user id>, the id agentId holds.
+func approverUser(approver string) string {
+	return strings.TrimPrefix(strings.TrimSpace(approver), activities.GenesysApproverPrefix)
 }

@@ -48,7 +48,7 @@ func (r *run) writeOutcome(ctx workflow.Context, refundStatus string) waiter {
 		RefundStatus:     refundStatus,
 		GatewayReference: r.status.GatewayReference,
 	}
-	actx := workflow.WithActivityOptions(ctx, r.settings.genesysOptions("Write refundStatus "+refundStatus+" to Genesys"))
+	actx := workflow.WithActivityOptions(ctx, r.genesysActivityOptions(ctx, "Write refundStatus "+refundStatus+" to Genesys"))
 	return waiter{future: workflow.ExecuteActivity(actx, a.UpdateInteraction, update), what: "Genesys participant attributes", r: r}
 }
 
@@ -67,7 +67,7 @@ func (r *run) setFailedWrapup(ctx workflow.Context, reason string) waiter {
 		TransactionID:   d.TransactionID,
 		Notes:           oneLine("Refund failed, sent to finance review: "+reason, 500),
 	}
-	actx := workflow.WithActivityOptions(ctx, r.settings.genesysOptions("Set the failed-refund wrap-up code"))
+	actx := workflow.WithActivityOptions(ctx, r.genesysActivityOptions(ctx, "Set the failed-refund wrap-up code"))
 	return waiter{future: workflow.ExecuteActivity(actx, a.SetFailedWrapup, wrapup), what: "Genesys wrap-up code", r: r}
 }
 
@@ -96,6 +96,6 @@ func (r *run) closeWorkitem(ctx workflow.Context) waiter {
 	if dec, ok := r.endingDecision(); ok {
 		closure.DecidedBy, closure.DecisionID, closure.DecidedAt = dec.Approver, dec.DecisionID, dec.ReceivedAt
 	}
-	actx := workflow.WithActivityOptions(ctx, r.settings.genesysOptions("Close workitem "+id+" as "+string(r.status.State)))
+	actx := workflow.WithActivityOptions(ctx, r.genesysActivityOptions(ctx, "Close workitem "+id+" as "+string(r.status.State)))
 	return waiter{future: workflow.ExecuteActivity(actx, a.CloseWorkitem, closure), what: "closing Genesys workitem " + id, r: r}
 }

@@ -58,7 +58,7 @@ func (r *run) notifyFinance(ctx workflow.Context) {
 		CustomerID:      d.CustomerID,
 		Reopen:          r.reopened,
 	}
-	actx := workflow.WithActivityOptions(ctx, r.settings.genesysOptions("Escalate to finance ops: "+oneLine(r.carried.ReviewReason, 120)))
+	actx := workflow.WithActivityOptions(ctx, r.genesysActivityOptions(ctx, "Escalate to finance ops: "+oneLine(r.carried.ReviewReason, 120)))
 	var result activities.EscalationResult
 	if err := workflow.ExecuteActivity(actx, a.EscalateToFinance, escalation).Get(ctx, &result); err != nil {
 		r.noteWritebackError(describeFailure("escalation to finance ops (tried again at the next reminder)", err))
@@ -135,7 +135,7 @@ func (r *run) remind(ctx workflow.Context) {
 		Count:         r.carried.Reminders,
 		WaitingSince:  r.carried.ReviewSince.UTC().Format(time.RFC3339),
 	}
-	actx := workflow.WithActivityOptions(ctx, r.settings.genesysOptions(fmt.Sprintf("Remind finance ops (#%d)", r.carried.Reminders)))
+	actx := workflow.WithActivityOptions(ctx, r.genesysActivityOptions(ctx, fmt.Sprintf("Remind finance ops (#%d)", r.carried.Reminders)))
 	if workflow.GetVersion(ctx, nonBlockingReminder, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		// Histories from before the change wait here, and must keep doing so.
 		if err := workflow.ExecuteActivity(actx, a.RemindFinance, reminder).Get(ctx, nil); err != nil {

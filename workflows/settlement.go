@@ -43,8 +43,23 @@ func (r *run) awaitSettlement(ctx workflow.Context) submission {
 	r.setState(ctx, remediation.StateAwaitingGateway)
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**Awaiting the gateway**: it took the refund (reference `%s`, status `%s`) and has not settled it. Waiting for its webhook (`%s` signal) or a poll; review after %s.",
 		r.status.GatewayReference, r.status.GatewayStatus, remediation.GatewayEventSignal, r.settings.SettlementTimeout))
-	r.writeOutcome(ctx, remediation.RefundStatusPending).Wait(ctx)
+	pending := r.writeOutcome(ctx, remediation.RefundStatusPending)
+	if workflow.GetVersion(ctx, settleBesidePendingWrite, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		// Histories from before it waited for the write first.
+		pending.Wait(ctx)
+		return r.waitForSettlement(ctx)
+	}
+	// The write may wait its turn on the paced Genesys queue; the wait for
+	// the gateway starts now. Genesys hears Refund_Pending before the
+	// outcome that follows it.
+	s := r.waitForSettlement(ctx)
+	pending.Wait(ctx)
+	return s
+}
 
+// waitForSettlement is awaitSettlement's wait: the webhook, the polls and
+// the deadline.
+func (r *run) waitForSettlement(ctx workflow.Context) submission {
 	w := &settlementWait{events: r.gatewayEvents, seen: map[string]bool{}}
 	waitCtx, stopTimers := workflow.WithCancel(ctx)
 	defer stopTimers()

@@ -46,6 +46,17 @@ const (
 	//                   pending_then_failed_then_approved.json
 	//   DefaultVersion: every history above (none asks it)
 	gatewaySettlement = "gateway-settlement"
+
+	// settleBesidePendingWrite starts the wait for the gateway (its
+	// timers) while the Refund_Pending write to Genesys is in flight,
+	// instead of after it: on the paced Genesys queue that write may wait
+	// its turn for a minute. The outcome is still written after it. Asked
+	// only when the gateway answered pending.
+	//   version 1:      pending_settled_beside_pending_write.json
+	//   DefaultVersion: pending_then_succeeded_by_webhook.json,
+	//                   pending_then_succeeded_by_poll.json,
+	//                   pending_then_failed_then_approved.json
+	settleBesidePendingWrite = "settle-beside-pending-write"
 )
 
 // Not a change ID: the reopen (a failure or reversal after Completed) is a
@@ -54,6 +65,17 @@ const (
 // before it was ever given, so it needs no GetVersion; its history is
 //
 //	reversal_after_completed.json (reopened, reviewed, rejected)
+
+// Not a change ID either: the Genesys activities moved to the paced queue
+// <task queue>-genesys (pacing.go). A command's task queue is not part of
+// what replay compares, so no GetVersion is needed, and none is asked: it
+// would add a TemporalChangeVersion upsert, a billable action, to every
+// remediation. Its history, every Genesys activity on the paced queue, is
+//
+//	paced_genesys_rejected_workitem_closed.json
+//
+// and every history recorded before it (all on the workflow's queue)
+// replays with it.
 
 // lateContinueCheck is the change ID of the n-th continue-as-new check after
 // continueAsNewReview answered DefaultVersion. Old histories never asked any

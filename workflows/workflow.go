@@ -14,11 +14,14 @@ type Remediation struct {
 	Settings Settings
 }
 
-// Register adds the workflow to a worker (or a replayer) under its contract name.
+// Register adds the workflows to a worker (or a replayer): the
+// remediation under its contract name, and the short one that applies a
+// decision made in Genesys (workitemdecision.go).
 func (r *Remediation) Register(reg interface {
 	RegisterWorkflowWithOptions(w interface{}, options workflow.RegisterOptions)
 }) {
 	reg.RegisterWorkflowWithOptions(r.RemediationWorkflow, workflow.RegisterOptions{Name: remediation.WorkflowType})
+	r.RegisterWorkitemDecision(reg)
 }
 
 // RemediationWorkflow turns one financial disposition into exactly one refund

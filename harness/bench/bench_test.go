@@ -36,7 +36,7 @@ func TestBenchmarkRunsTiny(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	if code := run(ctx, []string{"-n=20", "-concurrency=4", "-warmup=2", "-out=" + out}, &stdout, &stderr); code != 0 {
+	if code := run(ctx, []string{"-n=20", "-concurrency=4", "-warmup=2", "-burst-n=0", "-out=" + out}, &stdout, &stderr); code != 0 {
 		t.Fatalf("bench exited %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
 	}
 	data, err := os.ReadFile(filepath.Join(out, "latest.json"))

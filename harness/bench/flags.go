@@ -29,6 +29,11 @@ type config struct {
 	temporalBin string
 	timeout     time.Duration
 	keep        bool
+	// burstN wrap-ups are posted at once against a Genesys limit of
+	// burstLimit a minute, unpaced and paced (burst.go); 0 skips it.
+	// burstOnly runs that row alone.
+	burstN, burstLimit int
+	burstOnly          bool
 	// serverArgs are added to the dev server's command line, e.g.
 	// --dynamic-config-value KEY=VALUE, to measure a server setting.
 	serverArgs []string
@@ -62,6 +67,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.temporalBin, "temporal", "", "Temporal CLI that runs the dev server (default bin/temporal)")
 	fs.DurationVar(&cfg.timeout, "timeout", 15*time.Minute, "give up after this long")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the work folder (process logs, Temporal DB)")
+	fs.IntVar(&cfg.burstN, "burst-n", 400, "wrap-ups posted at once in the burst row, unpaced and paced, against the sandbox's Genesys rate limit with 2 workers (0: no burst row)")
+	fs.IntVar(&cfg.burstLimit, "burst-limit", 300, "the burst row's Genesys limit a minute (the sandbox's, and the paced workers' REFUNDFLOW_GENESYS_RATE_LIMIT)")
+	fs.BoolVar(&cfg.burstOnly, "burst-only", false, "run the burst row alone")
 	fs.Var(&serverArgs, "server-arg", "extra dev server argument (repeatable), e.g. --dynamic-config-value=system.enableActivityEagerExecution=true")
 	fs.Var(&workerEnv, "worker-env", "extra KEY=value for both workers (repeatable), e.g. REFUNDFLOW_WORKER_WORKFLOW_POLLERS=8")
 	fs.Var(&sandboxEnv, "sandbox-env", "extra KEY=value for the sandbox (repeatable), e.g. REFUNDFLOW_SANDBOX_TOKEN_TTL=60s")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,30 +19,39 @@ type historyCost struct {
 	// firstTaskWait is how long the first workflow task waited for a
 	// worker: what eager workflow start would save.
 	firstTaskWait time.Duration
-	// activityWaits are how long each activity task waited for a worker:
-	// what eager activity execution saves.
-	activityWaits []time.Duration
+	// activityWaits are how long each activity task on the workflow's
+	// queue waited for a worker: what eager activity execution saves.
+	// genesysWaits are those on the paced Genesys queue, which eager
+	// execution does not reach (it serves the workflow's own queue only).
+	activityWaits, genesysWaits []time.Duration
 }
 
 // dispatchWaits reads, from a history's timestamps, how long tasks waited
 // between being scheduled and being picked up.
-func dispatchWaits(events []*historypb.HistoryEvent) (firstTask time.Duration, activities []time.Duration) {
+func dispatchWaits(events []*historypb.HistoryEvent) (firstTask time.Duration, activities, genesys []time.Duration) {
 	scheduled := map[int64]time.Time{}
+	paced := map[int64]bool{}
 	first := true
 	for _, e := range events {
 		at := e.GetEventTime().AsTime()
 		switch e.GetEventType() {
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			scheduled[e.GetEventId()] = at
+			paced[e.GetEventId()] = strings.HasSuffix(e.GetActivityTaskScheduledEventAttributes().GetTaskQueue().GetName(), "-genesys")
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
 			if first {
 				firstTask, first = at.Sub(scheduled[e.GetWorkflowTaskStartedEventAttributes().GetScheduledEventId()]), false
 			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-			activities = append(activities, at.Sub(scheduled[e.GetActivityTaskStartedEventAttributes().GetScheduledEventId()]))
+			id := e.GetActivityTaskStartedEventAttributes().GetScheduledEventId()
+			if paced[id] {
+				genesys = append(genesys, at.Sub(scheduled[id]))
+			} else {
+				activities = append(activities, at.Sub(scheduled[id]))
+			}
 		}
 	}
-	return firstTask, activities
+	return firstTask, activities, genesys
 }
 
 // billableActions counts, from a history, the Temporal Cloud actions it
@@ -109,7 +119,7 @@ func historyCosts(ctx context.Context, c client.Client, runs []closedRun) ([]his
 				events = append(events, e)
 			}
 			costs[i] = historyCost{events: len(events), billable: billableActions(events)}
-			costs[i].firstTaskWait, costs[i].activityWaits = dispatchWaits(events)
+			costs[i].firstTaskWait, costs[i].activityWaits, costs[i].genesysWaits = dispatchWaits(events)
 		}()
 	}
 	wg.Wait()

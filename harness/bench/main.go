@@ -46,12 +46,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	rep, err := runBenchmark(ctx, cfg, stderr)
-	if err != nil {
+	var rep *report
+	if cfg.burstOnly {
+		rep = newReport(cfg)
+	} else if rep, err = runBenchmark(ctx, cfg, stderr); err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 1
 	}
-	printReport(stdout, rep)
+	if cfg.burstN > 0 {
+		if rep.Burst, err = runBursts(ctx, cfg, stderr); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+	}
+	if !cfg.burstOnly {
+		printReport(stdout, rep)
+	}
+	printBursts(stdout, rep.Burst)
 	path, err := writeReport(cfg.outDir, rep)
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)

@@ -191,7 +191,7 @@ func (b *bench) disposition(txn string) remediation.Disposition {
 		CustomerTokenID: "tok_visa_1234", CustomerID: "C-" + txn,
 		AmountText: "49.99", AmountMinor: 4999, Currency: "USD",
 		ConversationID: "conv-" + txn, ParticipantID: "part-agent", CommunicationID: "comm-1",
-		AgentID: "agent-7", QueueID: "queue-1", Timestamp: time.Now().UTC().Format(time.RFC3339),
+		AgentID: stack.AgentID, QueueID: stack.CallQueueID, Timestamp: time.Now().UTC().Format(time.RFC3339),
 	}
 }
 
@@ -411,15 +411,19 @@ func (b *bench) addHistoryCosts(ctx context.Context, res *phaseResult, rounds []
 		return err
 	}
 	events, billable := make([]int, len(costs)), make([]int, len(costs))
-	var firstTask, activities []time.Duration
+	var firstTask, activities, genesys []time.Duration
 	for i, c := range costs {
 		events[i], billable[i] = c.events, c.billable
 		res.MaxBillable = max(res.MaxBillable, c.billable)
 		firstTask = append(firstTask, c.firstTaskWait)
 		activities = append(activities, c.activityWaits...)
+		genesys = append(genesys, c.genesysWaits...)
 	}
 	res.EventsPerWorkflow, res.BillablePerWorkflow = mean(events), mean(billable)
 	res.FirstTaskWaitP50Ms, res.ActivityWaitP50Ms = percentile(firstTask, 50), percentile(activities, 50)
+	if len(genesys) > 0 {
+		res.GenesysActivityWaitP50Ms, res.GenesysActivityWaitP99Ms = percentile(genesys, 50), percentile(genesys, 99)
+	}
 	return nil
 }
 

@@ -36,9 +36,14 @@ type phaseResult struct {
 	// FirstTaskWaitP50Ms is how long a new workflow's first task waited
 	// for a worker (eager workflow start would skip it), from histories.
 	FirstTaskWaitP50Ms float64 `json:"firstWorkflowTaskWaitP50Ms,omitempty"`
-	// ActivityWaitP50Ms is how long an activity task waited for a worker
-	// (eager activity execution skips it), from histories.
+	// ActivityWaitP50Ms is how long an activity task on the workflow's
+	// queue waited for a worker (eager activity execution skips it), from
+	// histories.
 	ActivityWaitP50Ms float64 `json:"activityTaskWaitP50Ms,omitempty"`
+	// GenesysActivityWait* are those waits of the activities on the paced
+	// Genesys queue alone, which eager execution cannot reach.
+	GenesysActivityWaitP50Ms float64 `json:"genesysActivityTaskWaitP50Ms,omitempty"`
+	GenesysActivityWaitP99Ms float64 `json:"genesysActivityTaskWaitP99Ms,omitempty"`
 	// SandboxConnections are the worker's connections to the sandbox at the
 	// end of the phase: one pooled client per remote shows as a few open
 	// and next to none closed.
@@ -80,6 +85,8 @@ type report struct {
 	// (its webhook), measured apart: its time to Completed is the
 	// sandbox's settle delay, its cost is what the lifecycle adds.
 	Pending phaseResult `json:"pending"`
+	// Burst is the shift's end against Genesys's rate limit (burst.go).
+	Burst []burstResult `json:"burst,omitempty"`
 	// Ratios are ours over baseline, except dedupeOverOursRate.
 	Ratios  map[string]float64 `json:"ratios"`
 	Targets []target           `json:"targets"`
@@ -154,7 +161,8 @@ func printReport(w io.Writer, r *report) {
 			fmt.Sprintf("%.1f (%d)", o.BillablePerWorkflow, o.MaxBillable), f2(r.Ratios["billableActions"]), "0 added"},
 		{"worker to sandbox TCP connections: open / closed in the last minute", "n/a", conns(o.SandboxConnections), "", "n/a"},
 		{"first workflow task wait p50 (ms)", f1(b.FirstTaskWaitP50Ms), f1(o.FirstTaskWaitP50Ms), "", "n/a"},
-		{"activity task wait p50 (ms)", f1(b.ActivityWaitP50Ms), f1(o.ActivityWaitP50Ms), "", "n/a"},
+		{"activity task wait p50, workflow's queue (ms)", f1(b.ActivityWaitP50Ms), f1(o.ActivityWaitP50Ms), "", "n/a"},
+		{"activity task wait, Genesys queue, p50 / p99 (ms)", "n/a", f1(o.GenesysActivityWaitP50Ms) + " / " + f1(o.GenesysActivityWaitP99Ms), "", "n/a"},
 		{"CPU s, Temporal server", cpu(b, "temporal"), cpu(o, "temporal"), "", cpu(d, "temporal")},
 		{"CPU s, worker", cpu(b, "bare-worker"), cpu(o, "worker"), "", cpu(d, "worker")},
 		{"CPU s, starter / sandbox / bench", "- / - / " + cpu(b, "bench"),

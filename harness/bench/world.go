@@ -46,7 +46,12 @@ func startWorld(ctx context.Context, cfg config, logw io.Writer) (*world, error)
 	w.World, err = stack.Start(ctx, stack.Options{
 		Dir: dir, Root: cfg.repoRoot, Build: true, TemporalCLI: cfg.temporalBin,
 		DevServerArgs: cfg.serverArgs, LogLevel: "info",
-		SandboxEnv: cfg.sandboxEnv, WorkerEnv: cfg.workerEnv,
+		// Genesys's rate limit off, sandbox and workers alike: these phases
+		// measure what Temporal and the service cost, far past the 5
+		// requests a second Genesys allows; the burst row measures that
+		// limit (burst.go).
+		SandboxEnv: append([]string{"REFUNDFLOW_SANDBOX_GENESYS_RATE_LIMIT=0"}, cfg.sandboxEnv...),
+		WorkerEnv:  append([]string{"REFUNDFLOW_GENESYS_RATE_LIMIT=0"}, cfg.workerEnv...),
 	})
 	if err != nil {
 		return w, err

@@ -49,6 +49,14 @@ type Config struct {
 	Fault422         float64
 	TokenExpireEvery int
 	GenesysFault5xx  float64
+	// GenesysRateLimit is Genesys's limit a minute, enforced by the
+	// sandbox per OAuth client and kept by the paced workers. Chaos runs
+	// days of a remediation in minutes (settling in seconds, reminders
+	// every 20s), so the limit is scaled with them: 300 a minute against
+	// a stream of 10 posts a second would turn every run into a lesson on
+	// queueing, and keep reviews open past the reversals meant to reopen
+	// them.
+	GenesysRateLimit int
 	HangFor          time.Duration
 	RetryAfter       time.Duration
 
@@ -107,6 +115,7 @@ func DefaultConfig() Config {
 		Fault422:         0.02,
 		TokenExpireEvery: 50,
 		GenesysFault5xx:  0.03,
+		GenesysRateLimit: 3000,
 		HangFor:          10 * time.Second,
 		RetryAfter:       time.Second,
 		SettleTimeout:    6 * time.Minute,
@@ -168,6 +177,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Fault422, "fault-422", c.Fault422, "share of new refunds declined with a final 422")
 	fs.IntVar(&c.TokenExpireEvery, "token-expire-every", c.TokenExpireEvery, "revoke the caller's OAuth token every Nth call")
 	fs.Float64Var(&c.GenesysFault5xx, "genesys-fault-5xx", c.GenesysFault5xx, "share of Genesys calls answered 503 (a workitem creation: stored, then 504)")
+	fs.IntVar(&c.GenesysRateLimit, "genesys-rate-limit", c.GenesysRateLimit, "Genesys requests a minute: the sandbox's limit per OAuth client and the workers' REFUNDFLOW_GENESYS_RATE_LIMIT (scaled with chaos's compressed time)")
 	fs.DurationVar(&c.HangFor, "hang-for", c.HangFor, "how long a hanging gateway call waits (longer than -gateway-timeout)")
 	fs.DurationVar(&c.RetryAfter, "retry-after", c.RetryAfter, "Retry-After of an injected 429")
 	fs.Float64Var(&c.LifecycleShare, "lifecycle-share", c.LifecycleShare, "share of transactions of each gateway lifecycle (PENDING-, PENDFAIL-, REVERSE-)")
@@ -215,6 +225,9 @@ func (c Config) validate() error {
 		if rates[0]+rates[1]+rates[2]+rates[3]+rates[4] > 1 {
 			errs = append(errs, fmt.Errorf("webhook fault shares %v need sandbox rates adding up to more than 1", rates))
 		}
+	}
+	if c.GenesysRateLimit <= 0 {
+		errs = append(errs, errors.New("-genesys-rate-limit must be positive: chaos runs with Genesys's limit on"))
 	}
 	if c.SettleAfter <= 0 || c.SettlementPoll <= 0 {
 		errs = append(errs, errors.New("-settle-after and -settlement-poll must be positive, or nothing settles within the run"))

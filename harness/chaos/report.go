@@ -44,7 +44,11 @@ type Report struct {
 	// GatewayFaults and GenesysFaults are the sandbox ledger's counts.
 	GatewayFaults map[string]int `json:"gatewayFaults"`
 	GenesysFaults map[string]int `json:"genesysFaults"`
-	Crashes       []crash        `json:"crashes"`
+	// GenesysCalls and GenesysRateLimited are the Genesys requests the
+	// sandbox received and those its rate limit answered 429.
+	GenesysCalls       int     `json:"genesysCalls"`
+	GenesysRateLimited int     `json:"genesysRateLimited"`
+	Crashes            []crash `json:"crashes"`
 	// Lifecycle is what the gateway did to refunds after taking them, how
 	// the workflows heard, and what became of its webhooks.
 	Lifecycle struct {
@@ -192,6 +196,7 @@ func (r *runner) report(f *facts, dir string, took time.Duration) *Report {
 			rep.GatewayFaults[kind] += n
 		}
 	}
+	rep.GenesysCalls, rep.GenesysRateLimited = f.ledger.Stats.GenesysRequests, f.ledger.Stats.GenesysRateLimited
 	rep.Crashes = r.crashes
 
 	o := &rep.Outcomes
@@ -310,6 +315,7 @@ func (rep *Report) Print(w io.Writer) {
 	row("  retried like Genesys", "503 x%d, connection errors x%d, gave up %d", wh.Retried503, wh.RetriedConnection, wh.GaveUp)
 	row("gateway faults injected", "%s", counts(rep.GatewayFaults))
 	row("Genesys faults injected", "%s", counts(rep.GenesysFaults))
+	row("  Genesys rate limit", "%d calls, %d answered 429 (sandbox limit per OAuth client, workers paced)", rep.GenesysCalls, rep.GenesysRateLimited)
 	crashes := map[string]int{}
 	for _, c := range rep.Crashes {
 		if c.Error == "" {

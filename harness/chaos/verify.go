@@ -536,6 +536,9 @@ func checkGlobal(v *verdict, f *facts, crashes []crash) {
 	if n := f.ledger.Stats.SpecViolations; n > 0 {
 		v.fail("gateway", "%d requests or webhooks the gateway's published spec refuses: %q", n, f.ledger.Stats.SpecViolationNotes)
 	}
+	if n := f.ledger.Stats.GenesysSpecViolations; n > 0 {
+		v.fail("genesys", "received %d requests that violate its Platform API spec: %q", n, f.ledger.Stats.GenesysSpecViolationNotes)
+	}
 	for _, h := range f.histories {
 		for _, fd := range h.Findings {
 			v.fail(fd.Where, "%s", fd.What)

@@ -92,6 +92,7 @@ func startWorld(ctx context.Context, cfg Config, root, dir, binDir, fourEyesAgen
 			"REFUNDFLOW_GATEWAY_RETRY_WINDOW=" + cfg.RetryWindow.String(),
 			"REFUNDFLOW_REVIEW_REMINDER=" + cfg.ReviewReminder.String(),
 			"REFUNDFLOW_SETTLEMENT_POLL=" + cfg.SettlementPoll.String(),
+			"REFUNDFLOW_GENESYS_RATE_LIMIT=" + strconv.Itoa(cfg.GenesysRateLimit),
 		},
 	})
 	if err != nil {
@@ -111,6 +112,8 @@ func sandboxEnv(cfg Config, dir string, seed uint64) []string {
 		"REFUNDFLOW_SANDBOX_FAULT_422=" + ftoa(cfg.Fault422),
 		"REFUNDFLOW_SANDBOX_FAULT_HANG=" + ftoa(cfg.FaultHang),
 		"REFUNDFLOW_SANDBOX_GENESYS_FAULT_5XX=" + ftoa(cfg.GenesysFault5xx),
+		// Genesys's own limit, on as in a real org (scaled, see Config).
+		"REFUNDFLOW_SANDBOX_GENESYS_RATE_LIMIT=" + strconv.Itoa(cfg.GenesysRateLimit),
 		"REFUNDFLOW_SANDBOX_HANG_FOR=" + cfg.HangFor.String(),
 		"REFUNDFLOW_SANDBOX_RETRY_AFTER=" + cfg.RetryAfter.String(),
 		"REFUNDFLOW_SANDBOX_SEED=" + strconv.FormatUint(seed, 10),

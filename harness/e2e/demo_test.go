@@ -55,7 +55,7 @@ func TestDemoStory(t *testing.T) {
 	if r := w.PostDisposition(testenv.Disposition(down, "Refund_Processed", "20.00")); r.Code != http.StatusAccepted {
 		t.Fatalf("outage refund: %d %s", r.Code, r.Raw)
 	}
-	st = w.WaitState(down, remediation.StateAwaitingReview)
+	st = w.WaitReview(down)
 	if !strings.Contains(st.LastError, "GatewayUnavailable") || !strings.Contains(st.LastError, "retry window") || st.WorkitemID == "" {
 		t.Errorf("review status: %+v", st)
 	}

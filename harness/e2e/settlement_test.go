@@ -151,7 +151,7 @@ func TestGatewaySettlesLater(t *testing.T) {
 
 	t.Run("failed: review, approve, a renewed key completes", func(t *testing.T) {
 		txn := txns["PENDFAIL-"]
-		st := w.WaitState(txn, remediation.StateAwaitingReview)
+		st := w.WaitReview(txn)
 		if st.GatewayStatus != "failed" || !strings.Contains(st.LastError, "declined the refund") || st.WorkitemID == "" {
 			t.Errorf("review: %+v", st)
 		}

@@ -77,7 +77,7 @@ func TestStripeSandboxSettlesLater(t *testing.T) {
 		}
 	})
 	t.Run("pending, then failed: review", func(t *testing.T) {
-		st := w.WaitState(failing, remediation.StateAwaitingReview)
+		st := w.WaitReview(failing)
 		if st.GatewayStatus != "failed" || !strings.Contains(st.LastError, "expired_or_canceled_card") || st.WorkitemID == "" {
 			t.Errorf("review: %+v", st)
 		}

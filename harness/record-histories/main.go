@@ -112,11 +112,19 @@ func recordOnServer(ctx context.Context, temporalBin, outDir string, suggestCont
 	settings := workflows.Settings{GatewayTimeout: time.Second, RetryWindow: 3 * time.Second, ReviewReminder: time.Second,
 		SettlementPoll: time.Second, SettlementTimeout: 30 * time.Second}
 	(&workflows.Remediation{Settings: settings}).Register(w)
-	w.RegisterActivity(&activities.Activities{Gateway: world, Interactions: world, Finance: world})
+	acts := &activities.Activities{Gateway: world, Interactions: world, Finance: world}
+	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		return err
 	}
 	defer w.Stop()
+	// The paced Genesys queue, as the worker serves it (worker/genesys.go).
+	gw := worker.New(c, workflows.GenesysTaskQueue(taskQueue), worker.Options{DisableWorkflowWorker: true})
+	activities.RegisterGenesysActivities(gw, acts)
+	if err := gw.Start(); err != nil {
+		return err
+	}
+	defer gw.Stop()
 
 	for _, s := range group {
 		if err := runShape(ctx, c, world, s, outDir); err != nil {

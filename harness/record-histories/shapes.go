@@ -199,6 +199,11 @@ func shapes() []shape {
 		{name: "pending_then_succeeded_by_poll", disposition: base("PENDING-POLL"),
 			check:     wantSettled(remediation.StateCompleted, "succeeded", 1),
 			checkRuns: settledBy(2, 0, "SubmitRefund,UpdateInteraction,CheckSettlement,CheckSettlement,UpdateInteraction")},
+		// The settle-beside-pending-write change: the polls start while the
+		// Refund_Pending write is in flight; settled by the second poll.
+		{name: "pending_settled_beside_pending_write", disposition: base("PENDING-POLL-BESIDE"),
+			check:     wantSettled(remediation.StateCompleted, "succeeded", 1),
+			checkRuns: settledBy(2, 0, "SubmitRefund,UpdateInteraction,CheckSettlement,CheckSettlement,UpdateInteraction")},
 		// The gateway fails the refund it took: review, and the approval
 		// submits under a renewed Idempotency-Key (...:r2), which the
 		// gateway settles at once; the review's workitem is closed.
@@ -246,7 +251,41 @@ func shapes() []shape {
 			checkRuns: all(reopenedWithoutSubmission,
 				closedOnce(activities.WorkitemClosure{WorkitemID: "wi-REVERSAL-1", State: remediation.StateRejected,
 					DecidedBy: "bob", GatewayReference: "rf_REVERSAL-1"}))},
+		// The paced Genesys queue: every Genesys activity (the attributes,
+		// the wrap-up, the escalation, the close) runs on <queue>-genesys.
+		{name: "paced_genesys_rejected_workitem_closed", disposition: base("REJECT-PACED"),
+			decisions: []remediation.Decision{{DecisionID: "d1", Decision: "reject", Approver: "bob"}},
+			check:     wantClosed(remediation.StateRejected),
+			checkRuns: all(genesysPaced,
+				closedOnce(activities.WorkitemClosure{WorkitemID: "wi-REJECT-PACED", State: remediation.StateRejected, DecidedBy: "bob"}))},
 	}
+}
+
+// genesysPaced checks that the run scheduled every Genesys activity, and
+// only those, on the paced queue.
+func genesysPaced(runs [][]*historypb.HistoryEvent) error {
+	genesys := activities.GenesysActivities(&activities.Activities{})
+	paced := 0
+	for _, e := range runs[len(runs)-1] {
+		a := e.GetActivityTaskScheduledEventAttributes()
+		if a == nil {
+			continue
+		}
+		name, queue := a.GetActivityType().GetName(), a.GetTaskQueue().GetName()
+		_, isGenesys := genesys[name]
+		switch {
+		case isGenesys && queue != workflows.GenesysTaskQueue(taskQueue):
+			return fmt.Errorf("%s scheduled on %s, want %s", name, queue, workflows.GenesysTaskQueue(taskQueue))
+		case !isGenesys && queue != taskQueue:
+			return fmt.Errorf("%s scheduled on %s, want the workflow's queue %s", name, queue, taskQueue)
+		case isGenesys:
+			paced++
+		}
+	}
+	if paced < 4 {
+		return fmt.Errorf("%d Genesys activities paced, want the attributes, wrap-up, escalation and close", paced)
+	}
+	return nil
 }
 
 // all checks a history with each check in turn.

@@ -42,7 +42,7 @@ func TestGenesysFaults(t *testing.T) {
 	if r := h.do(http.MethodPatch, "/api/v2/conversations/calls/c/participants/p/attributes", auth, attrs); r.status != http.StatusServiceUnavailable {
 		t.Fatalf("attributes: %d %s", r.status, r.raw)
 	}
-	create := `{"name":"Refund review GF1","typeId":"wt-1","description":"x","priority":5,"externalTag":"GF1"}`
+	create := `{"name":"Refund review GF1","typeId":"7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c","description":"x","priority":5,"externalTag":"GF1"}`
 	if r := h.do(http.MethodPost, "/api/v2/taskmanagement/workitems", auth, create); r.status != http.StatusGatewayTimeout {
 		t.Fatalf("create: %d %s", r.status, r.raw)
 	}
@@ -61,7 +61,7 @@ func TestGetWorkitem(t *testing.T) {
 	tok := h.token("sandbox-genesys", "sandbox-genesys-secret")
 	auth := map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
 	created := h.do(http.MethodPost, "/api/v2/taskmanagement/workitems", auth,
-		`{"name":"Refund review W1","typeId":"wt-1","description":"why","priority":5,"externalTag":"W1"}`)
+		`{"name":"Refund review W1","typeId":"7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c","description":"why","priority":5,"externalTag":"W1"}`)
 	id, _ := created.body["id"].(string)
 	if id == "" {
 		t.Fatalf("create: %d %s", created.status, created.raw)

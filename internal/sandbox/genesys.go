@@ -62,6 +62,24 @@ func (s *Server) genesysFails(w http.ResponseWriter, r *http.Request) bool {
 	return fail
 }
 
+// isUUID reports whether s has the 8-4-4-4-12 hex shape of Genesys ids.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'):
+			return false
+		}
+	}
+	return true
+}
+
 // decodeStrict reads a JSON body into v, refusing unknown fields.
 func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
@@ -119,8 +137,8 @@ func (s *Server) setWrapup(w http.ResponseWriter, r *http.Request) {
 		genesysError(w, http.StatusBadRequest, "bad.request", "wrapup: "+err.Error())
 		return
 	}
-	if body.Code == "" {
-		genesysError(w, http.StatusBadRequest, "bad.request", "wrapup code is required")
+	if !isUUID(body.Code) {
+		genesysError(w, http.StatusBadRequest, "bad.request", fmt.Sprintf("wrapup code %q is not a wrap-up code id (a UUID)", body.Code))
 		return
 	}
 	conversation := r.PathValue("conversationId")

@@ -143,6 +143,11 @@ type Workitem struct {
 	Updates      int        `json:"updates"`
 	DateCreated  time.Time  `json:"dateCreated"`
 	DateModified time.Time  `json:"dateModified"`
+	// ModifiedBy is the Genesys user who changed it last (the OAuth
+	// client's integration user for the worker's own changes), and
+	// DateStatusChanged when its status last changed.
+	ModifiedBy        string     `json:"modifiedBy,omitempty"`
+	DateStatusChanged *time.Time `json:"dateStatusChanged,omitempty"`
 }
 
 // Email is one agentless email.
@@ -178,6 +183,14 @@ type Stats struct {
 	// SpecViolationNotes says what (the first 50). It must stay 0.
 	SpecViolations     int      `json:"specViolations"`
 	SpecViolationNotes []string `json:"specViolationNotes,omitempty"`
+	// GenesysSpecViolations counts Genesys requests the Platform API spec
+	// refuses (genesysspec.go), GenesysSpecViolationNotes says what (the
+	// first 50); it must stay 0. GenesysRequests counts the Genesys API
+	// calls, GenesysRateLimited those answered 429 by the rate limit.
+	GenesysSpecViolations     int      `json:"genesysSpecViolations"`
+	GenesysSpecViolationNotes []string `json:"genesysSpecViolationNotes,omitempty"`
+	GenesysRequests           int      `json:"genesysRequests"`
+	GenesysRateLimited        int      `json:"genesysRateLimited"`
 }
 
 // NewLedger returns an empty ledger.

@@ -496,11 +496,11 @@ func TestGenesysEndpoints(t *testing.T) {
 		t.Fatalf("non-string attribute: %d", r.status)
 	}
 
-	wrap := `{"code":"wrapup-failed","notes":"refund for G1 failed"}`
+	wrap := `{"code":"5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b","notes":"refund for G1 failed"}`
 	if r := h.do(http.MethodPost, "/api/v2/conversations/calls/conv-1/participants/part-1/communications/comm-1/wrapup", auth, wrap); r.status != http.StatusAccepted {
 		t.Fatalf("wrapup: %d %s", r.status, r.raw)
 	}
-	if r := h.do(http.MethodPost, "/api/v2/conversations/calls/ENDED-conv/participants/part-1/communications/comm-1/wrapup", auth, `{"code":"wrapup-failed","notes":"other"}`); r.status != http.StatusBadRequest {
+	if r := h.do(http.MethodPost, "/api/v2/conversations/calls/ENDED-conv/participants/part-1/communications/comm-1/wrapup", auth, `{"code":"5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b","notes":"other"}`); r.status != http.StatusBadRequest {
 		t.Fatalf("wrapup after ACW: %d", r.status)
 	}
 
@@ -508,10 +508,10 @@ func TestGenesysEndpoints(t *testing.T) {
 	if r := h.do(http.MethodPost, "/api/v2/taskmanagement/workitems/query", auth, query); r.status != http.StatusOK || len(r.body["entities"].([]any)) != 0 {
 		t.Fatalf("query before create: %d %s", r.status, r.raw)
 	}
-	create := `{"name":"Refund review G1","typeId":"wt-1","queueId":"q-1","description":"gateway unavailable","priority":5,"externalTag":"G1","customFields":{"transactionid_text":"G1"}}`
+	create := `{"name":"Refund review G1","typeId":"7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c","queueId":"0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b","description":"gateway unavailable","priority":5,"externalTag":"G1","customFields":{"transactionid_text":"G1"}}`
 	created := h.do(http.MethodPost, "/api/v2/taskmanagement/workitems", auth, create)
 	id, _ := created.body["id"].(string)
-	if created.status != http.StatusOK || id == "" || created.body["type"].(map[string]any)["id"] != "wt-1" {
+	if created.status != http.StatusOK || id == "" || created.body["type"].(map[string]any)["id"] != "7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c" {
 		t.Fatalf("create: %d %s", created.status, created.raw)
 	}
 	found := h.do(http.MethodPost, "/api/v2/taskmanagement/workitems/query", auth, query)
@@ -556,10 +556,10 @@ func TestWorkitemClosedToAWorktypeStatus(t *testing.T) {
 	tok := h.token("sandbox-genesys", "sandbox-genesys-secret")
 	auth := map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
 
-	if r := h.do(http.MethodGet, "/api/v2/taskmanagement/worktypes/wt-1/statuses", map[string]string{}, ""); r.status != http.StatusUnauthorized {
+	if r := h.do(http.MethodGet, "/api/v2/taskmanagement/worktypes/7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c/statuses", map[string]string{}, ""); r.status != http.StatusUnauthorized {
 		t.Fatalf("statuses without token: %d", r.status)
 	}
-	listed := h.do(http.MethodGet, "/api/v2/taskmanagement/worktypes/wt-1/statuses", auth, "")
+	listed := h.do(http.MethodGet, "/api/v2/taskmanagement/worktypes/7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c/statuses", auth, "")
 	entities, _ := listed.body["entities"].([]any)
 	closedID := ""
 	for _, e := range entities {
@@ -571,12 +571,12 @@ func TestWorkitemClosedToAWorktypeStatus(t *testing.T) {
 			closedID, _ = st["id"].(string)
 		}
 	}
-	if listed.status != http.StatusOK || len(entities) != 4 || closedID == "" {
+	if listed.status != http.StatusOK || len(entities) != 7 || closedID == "" {
 		t.Fatalf("statuses: %d %s", listed.status, listed.raw)
 	}
 
 	created := h.do(http.MethodPost, "/api/v2/taskmanagement/workitems", auth,
-		`{"name":"Refund review G2","typeId":"wt-1","description":"gateway unavailable","priority":5,"externalTag":"G2"}`)
+		`{"name":"Refund review G2","typeId":"7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c","description":"gateway unavailable","priority":5,"externalTag":"G2"}`)
 	id, _ := created.body["id"].(string)
 	if created.status != http.StatusOK || created.body["statusCategory"] != "Open" {
 		t.Fatalf("create: %d %s", created.status, created.raw)
@@ -591,7 +591,7 @@ func TestWorkitemClosedToAWorktypeStatus(t *testing.T) {
 		closed.body["status"].(map[string]any)["id"] != closedID {
 		t.Fatalf("close: %d %s", closed.status, closed.raw)
 	}
-	closedQuery := `{"filters":[{"name":"typeId","type":"String","operator":"EQ","values":["wt-1"]},{"name":"statusCategory","type":"String","operator":"EQ","values":["Closed"]}]}`
+	closedQuery := `{"filters":[{"name":"typeId","type":"String","operator":"EQ","values":["7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c"]},{"name":"statusCategory","type":"String","operator":"EQ","values":["Closed"]}]}`
 	if r := h.do(http.MethodPost, "/api/v2/taskmanagement/workitems/query", auth, closedQuery); len(r.body["entities"].([]any)) != 1 {
 		t.Fatalf("query for Closed workitems: %s", r.raw)
 	}

@@ -76,13 +76,16 @@ type Config struct {
 	AdyenHMACKey         string `envconfig:"SANDBOX_ADYEN_HMAC_KEY" desc:"hex HMAC key the Adyen webhooks are signed with: one of the starter's REFUNDFLOW_ADYEN_HMAC_KEYS; empty: sent unsigned"`
 	AdyenWebhookUsername string `envconfig:"SANDBOX_ADYEN_WEBHOOK_USERNAME" desc:"Basic auth user name of the Adyen webhooks (the starter's REFUNDFLOW_ADYEN_WEBHOOK_USERNAME); empty: none"`
 	AdyenWebhookPassword string `envconfig:"SANDBOX_ADYEN_WEBHOOK_PASSWORD" desc:"Basic auth password of the Adyen webhooks"`
-	StateFile            string `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
-	LogLevel             string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 
 	// PayPalWebhookID is the webhook its PayPal side signs for (the
 	// starter's REFUNDFLOW_PAYPAL_WEBHOOK_ID): verify-webhook-signature
 	// answers SUCCESS only for it.
 	PayPalWebhookID string `envconfig:"SANDBOX_PAYPAL_WEBHOOK_ID" default:"SANDBOXWEBHOOK01" desc:"webhook ID the PayPal side's webhooks are for (verify-webhook-signature answers SUCCESS only for it): the starter's REFUNDFLOW_PAYPAL_WEBHOOK_ID"`
+
+	// GenesysRateLimit is Genesys's limit per OAuth client (genesysratelimit.go).
+	GenesysRateLimit int    `envconfig:"SANDBOX_GENESYS_RATE_LIMIT" default:"300" desc:"Genesys requests each OAuth client may make in any minute, then 429 with Retry-After (0: no limit)"`
+	StateFile        string `envconfig:"SANDBOX_STATE_FILE" desc:"file the ledger is saved to and loaded from, so idempotency keys survive a restart"`
+	LogLevel         string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
 // Server stands in for the ERP/payment gateway, its OAuth server and the
@@ -103,6 +106,9 @@ type Server struct {
 	authCalls int
 	dice      *mathrand.Rand
 	dirty     bool
+	// genesysCalls holds, per OAuth client, when its Genesys calls of the
+	// last minute came (the rate limit's window).
+	genesysCalls map[string][]time.Time
 
 	webhookClient *http.Client
 }
@@ -129,6 +135,9 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if cfg.SettleAfter < 0 || cfg.WebhookDelay < 0 {
 		return nil, fmt.Errorf("settle-after and webhook delay must not be negative")
 	}
+	if cfg.GenesysRateLimit < 0 {
+		return nil, fmt.Errorf("genesys rate limit %d: want 0 (none) or more", cfg.GenesysRateLimit)
+	}
 	if cfg.TokenTTL <= 0 {
 		return nil, fmt.Errorf("token TTL must be positive")
 	}
@@ -154,6 +163,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		},
 		ledger:        NewLedger(),
 		tokens:        map[string]token{},
+		genesysCalls:  map[string][]time.Time{},
 		webhookClient: &http.Client{Timeout: 5 * time.Second},
 		dice:          mathrand.New(mathrand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}, nil
@@ -188,14 +198,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /erp/refunds/{id}", s.refundStatus(kindRefund))
 	mux.HandleFunc("GET /erp/chargebacks/{id}", s.refundStatus(kindChargeback))
 
-	mux.HandleFunc("PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/attributes", s.authenticated(s.updateAttributes))
-	mux.HandleFunc("POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", s.authenticated(s.setWrapup))
-	mux.HandleFunc("POST /api/v2/taskmanagement/workitems/query", s.authenticated(s.queryWorkitems))
-	mux.HandleFunc("POST /api/v2/taskmanagement/workitems", s.authenticated(s.createWorkitem))
-	mux.HandleFunc("GET /api/v2/taskmanagement/workitems/{workitemId}", s.authenticated(s.getWorkitem))
-	mux.HandleFunc("PATCH /api/v2/taskmanagement/workitems/{workitemId}", s.authenticated(s.updateWorkitem))
-	mux.HandleFunc("GET /api/v2/taskmanagement/worktypes/{worktypeId}/statuses", s.authenticated(s.listWorktypeStatuses))
-	mux.HandleFunc("POST /api/v2/conversations/emails/agentless", s.authenticated(s.sendAgentlessEmail))
+	mux.HandleFunc("PATCH /api/v2/conversations/calls/{conversationId}/participants/{participantId}/attributes", s.genesysAPI(s.updateAttributes))
+	mux.HandleFunc("POST /api/v2/conversations/calls/{conversationId}/participants/{participantId}/communications/{communicationId}/wrapup", s.genesysAPI(s.setWrapup))
+	mux.HandleFunc("POST /api/v2/taskmanagement/workitems/query", s.genesysAPI(s.queryWorkitems))
+	mux.HandleFunc("POST /api/v2/taskmanagement/workitems", s.genesysAPI(s.createWorkitem))
+	mux.HandleFunc("GET /api/v2/taskmanagement/workitems/{workitemId}", s.genesysAPI(s.getWorkitem))
+	mux.HandleFunc("PATCH /api/v2/taskmanagement/workitems/{workitemId}", s.genesysAPI(s.updateWorkitem))
+	mux.HandleFunc("GET /api/v2/taskmanagement/worktypes/{worktypeId}/statuses", s.genesysAPI(s.listWorktypeStatuses))
+	mux.HandleFunc("POST /api/v2/conversations/emails/agentless", s.genesysAPI(s.sendAgentlessEmail))
 
 	mux.Handle(stripePrefix+"/", s.stripeHandler())
 	mux.Handle(adyenPrefix+"/", s.adyenHandler())
@@ -207,6 +217,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("DELETE /sandbox/ledger", s.resetLedger)
 	mux.HandleFunc("POST /sandbox/ledger/entries", s.plantEntry)
 	mux.HandleFunc("POST /sandbox/heal/{transactionId}", s.heal)
+	mux.HandleFunc("POST /sandbox/genesys/workitems/{workitemId}/status", s.setWorkitemStatusAsUser)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -137,8 +137,9 @@ func (s *Server) createWorkitem(w http.ResponseWriter, r *http.Request) {
 	if body.Name == "" || len(body.Name) > 200 {
 		problems = append(problems, "name is required, at most 200 characters")
 	}
-	if body.TypeID == "" {
-		problems = append(problems, "typeId is required")
+	if !isUUID(body.TypeID) {
+		// Genesys ids are UUIDs: a worktype's name is no worktype.
+		problems = append(problems, fmt.Sprintf("typeId %q is not a worktype id (a UUID)", body.TypeID))
 	}
 	if len(body.Description) > 8000 {
 		problems = append(problems, "description is longer than 8000 characters")
@@ -148,6 +149,10 @@ func (s *Server) createWorkitem(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now().UTC()
+	if body.StatusID == "" {
+		// Genesys puts a new workitem in its worktype's default status.
+		body.StatusID = statusOpenID
+	}
 	wi := &Workitem{
 		ID:             newUUID(),
 		Name:           body.Name,
@@ -257,6 +262,8 @@ func (s *Server) updateWorkitem(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		wi.StatusID, wi.StatusCategory = *body.StatusID, category
+		changed := s.now().UTC()
+		wi.DateStatusChanged = &changed
 		wi.DateClosed = nil
 		if category == categoryClosed {
 			closed := s.now().UTC()
@@ -273,10 +280,61 @@ func (s *Server) updateWorkitem(w http.ResponseWriter, r *http.Request) {
 	}
 	wi.Updates++
 	wi.DateModified = s.now().UTC()
+	wi.ModifiedBy = IntegrationUserID
 	s.dirty = true
 	view := wi.genesysView()
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, view)
+}
+
+// setWorkitemStatusAsUser is POST /sandbox/genesys/workitems/{workitemId}/status
+// with {"status": <name>, "userId", "customFields"?}: a person in
+// Genesys Workspace sets the review's status (and, say, the corrected
+// amount), as finance ops do to decide.
+func (s *Server) setWorkitemStatusAsUser(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Status       string         `json:"status"`
+		UserID       string         `json:"userId"`
+		CustomFields map[string]any `json:"customFields"`
+	}
+	if err := decodeStrict(w, r, &body); err != nil {
+		genesysError(w, http.StatusBadRequest, "bad.request", err.Error())
+		return
+	}
+	var status *worktypeStatus
+	for i := range worktypeStatuses {
+		if strings.EqualFold(worktypeStatuses[i].Name, body.Status) {
+			status = &worktypeStatuses[i]
+		}
+	}
+	if status == nil || !isUUID(body.UserID) {
+		genesysError(w, http.StatusBadRequest, "bad.request", "want a status name of the worktype and a userId (a UUID)")
+		return
+	}
+	id := r.PathValue("workitemId")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, wi := range s.ledger.Workitems {
+		if wi.ID != id {
+			continue
+		}
+		now := s.now().UTC()
+		if wi.StatusID != status.ID {
+			wi.StatusID, wi.StatusCategory, wi.DateStatusChanged = status.ID, status.Category, &now
+		}
+		for k, v := range body.CustomFields {
+			if wi.CustomFields == nil {
+				wi.CustomFields = map[string]any{}
+			}
+			wi.CustomFields[k] = v
+		}
+		wi.ModifiedBy, wi.DateModified = body.UserID, now
+		wi.Updates++
+		s.dirty = true
+		writeJSON(w, http.StatusOK, wi.genesysView())
+		return
+	}
+	genesysError(w, http.StatusNotFound, "not.found", "workitem "+id+" not found")
 }
 
 // The statuses every worktype has in the sandbox: the Open and Closed ones
@@ -291,6 +349,15 @@ const (
 	statusInProgressID = "5a4d0f2e-0000-4000-8000-000000000002"
 	statusWaitingID    = "5a4d0f2e-0000-4000-8000-000000000003"
 	statusClosedID     = "5a4d0f2e-0000-4000-8000-000000000004"
+	// The decision statuses of genesys/worktype-statuses.json: finance
+	// sets one in Workspace, and the worker applies it.
+	statusApprovedID = "5a4d0f2e-0000-4000-8000-000000000005"
+	statusRejectedID = "5a4d0f2e-0000-4000-8000-000000000006"
+	statusResolvedID = "5a4d0f2e-0000-4000-8000-000000000007"
+
+	// IntegrationUserID is who Genesys names as modifiedBy of a change made
+	// with client credentials: the OAuth client's own user, not a person.
+	IntegrationUserID = "1ea7c0de-0000-4000-8000-00000000c11e"
 )
 
 type worktypeStatus struct {
@@ -302,6 +369,9 @@ var worktypeStatuses = []worktypeStatus{
 	{statusInProgressID, "In Progress", "InProgress"},
 	{statusWaitingID, "Waiting for customer", "Waiting"},
 	{statusClosedID, "Closed", categoryClosed},
+	{statusApprovedID, "Approved", "InProgress"},
+	{statusRejectedID, "Rejected", "InProgress"},
+	{statusResolvedID, "Resolved", "InProgress"},
 }
 
 // worktypeStatusCategory is the category of a status every worktype has.
@@ -384,6 +454,12 @@ func (wi *Workitem) genesysView() map[string]any {
 	}
 	if wi.DateClosed != nil {
 		v["dateClosed"] = *wi.DateClosed
+	}
+	if wi.ModifiedBy != "" {
+		v["modifiedBy"] = map[string]string{"id": wi.ModifiedBy, "selfUri": "/api/v2/users/" + wi.ModifiedBy}
+	}
+	if wi.DateStatusChanged != nil {
+		v["dateStatusChanged"] = *wi.DateStatusChanged
 	}
 	if len(wi.CustomFields) > 0 {
 		keys := make([]string, 0, len(wi.CustomFields))

@@ -14,10 +14,15 @@ const (
 	GatewayEventToken = "stack-gateway-event-token"
 	ApproverName      = "alice"
 	ApproverToken     = "stack-approver-token"
-	// The Genesys ids the worker is configured with; the sandbox accepts any.
-	WorktypeID         = "stack-refund-review"
-	GenesysQueueID     = "stack-finance-queue"
-	FailedWrapupCodeID = "stack-refund-failed"
+	// The Genesys ids the worker is configured with: UUIDs, as Genesys's
+	// are (its spec refuses a queueId that is not one).
+	WorktypeID         = "7c3f5b2a-1d4e-4f6a-9b8c-2e1d0a9f8b7c"
+	GenesysQueueID     = "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b"
+	FailedWrapupCodeID = "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b"
+	// AgentID is the Genesys user who wraps up every stack disposition, and
+	// CallQueueID the queue of the call.
+	AgentID     = "a7e1c0de-0007-4a7a-8a7a-0000000000a7"
+	CallQueueID = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
 	// StripeAPIKey is what stripe-mock and the sandbox's Stripe side accept.
 	StripeAPIKey = "sk_test_123"
 	// StripeWebhookSecret signs the sandbox's Stripe webhooks, and is what
@@ -52,8 +57,8 @@ func Disposition(txn, code, amount string) map[string]any {
 		"conversationId":  "conv-" + txn,
 		"participantId":   "part-agent",
 		"communicationId": "comm-1",
-		"agentId":         "agent-7",
-		"queueId":         "queue-1",
+		"agentId":         AgentID,
+		"queueId":         CallQueueID,
 	}
 }
 

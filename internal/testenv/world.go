@@ -42,6 +42,14 @@ func StartWorld(t testing.TB, o stack.Options) *World {
 		t.Fatalf("testenv: start the stack: %v", err)
 	}
 	t.Cleanup(func() {
+		// Every test through the stack holds the worker to Genesys's spec:
+		// whatever else it checks, no request may be one Genesys refuses.
+		lctx, lcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if led, err := w.API.Ledger(lctx); err == nil && led.Stats.GenesysSpecViolations != 0 {
+			t.Errorf("the worker sent %d Genesys requests that violate the Platform API spec: %q",
+				led.Stats.GenesysSpecViolations, led.Stats.GenesysSpecViolationNotes)
+		}
+		lcancel()
 		_ = w.Stop()
 		if t.Failed() {
 			dumpLogs(t, o.Dir)
@@ -130,6 +138,22 @@ func (a *API) WaitState(txn string, want remediation.State) remediation.Status {
 	ctx, cancel := context.WithTimeout(context.Background(), a.Wait)
 	defer cancel()
 	st, err := a.API.WaitState(ctx, txn, want)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return st
+}
+
+// WaitReview waits until txn awaits review and finance ops have it: its
+// workitem exists. The state comes first, the escalation after it (on the
+// paced Genesys queue, which may keep it waiting its turn).
+func (a *API) WaitReview(txn string) remediation.Status {
+	a.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), a.Wait)
+	defer cancel()
+	st, err := a.API.WaitStatus(ctx, txn, func(s remediation.Status) bool {
+		return s.State == remediation.StateAwaitingReview && s.WorkitemID != ""
+	})
 	if err != nil {
 		a.t.Fatal(err)
 	}
