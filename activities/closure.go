@@ -174,7 +174,7 @@ func closedLine(c WorkitemClosure) string {
 		line += " at " + sanitize(c.DecidedAt, 40)
 	}
 	if c.GatewayReference != "" {
-		line += "; gateway reference " + sanitize(c.GatewayReference, 80)
+		line += "; gateway reference " + sanitizeReference(c.GatewayReference, 80)
 	}
 	return line + "."
 }

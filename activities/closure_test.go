@@ -367,3 +367,22 @@ func TestDescriptionsWeComposeKeepTo512(t *testing.T) {
 		t.Errorf("a 500-rune description with a reminder is %d runes, want at most %d", n, maxDescription)
 	}
 }
+
+// A gateway's reference is what finance searches the gateway by: a long
+// run of digits in it stays (a 16-digit Adyen pspReference, an rf_ id
+// with digits in a row), only a real card number is masked.
+func TestSanitizeReferenceKeepsReferencesMasksCards(t *testing.T) {
+	for in, want := range map[string]string{
+		"rf_9e8630080000000190c1a5c": "rf_9e8630080000000190c1a5c",
+		"8816118280275544":           "8816118280275544",
+		"ref 4111111111111111":       "ref 411111******1111",
+		"re_1\nBearer abc":           "re_1 Bearer [redacted]",
+	} {
+		if got := sanitizeReference(in, 80); got != want {
+			t.Errorf("sanitizeReference(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := sanitize("rf_9e8630080000000190c1a5c", 80); got == "rf_9e8630080000000190c1a5c" {
+		t.Errorf("sanitize no longer masks free text's long digit runs: %q", got)
+	}
+}

@@ -168,6 +168,25 @@ func quoteExcerpt(body []byte) string {
 // valid UTF-8 on one line, no control characters, card numbers masked,
 // bearer credentials removed, at most limit runes (an ellipsis included).
 func sanitize(s string, limit int) string {
+	return truncate(pci.Mask(unredacted(s)), limit)
+}
+
+// sanitizeReference is sanitize for a gateway's own reference (rf_...,
+// re_..., a pspReference): it is no free text, so only a real card number
+// in it (Luhn-valid) is masked. Masking every long run of digits, as
+// sanitize does, would hide from finance the one thing they search the
+// gateway's dashboard by.
+func sanitizeReference(s string, limit int) string {
+	s = unredacted(s)
+	if pci.ContainsCardNumber(s) {
+		s = pci.Mask(s)
+	}
+	return truncate(s, limit)
+}
+
+// unredacted is s as one line of valid UTF-8 with any bearer token taken
+// out.
+func unredacted(s string) string {
 	s = strings.ToValidUTF8(s, "?")
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
@@ -183,7 +202,10 @@ func sanitize(s string, limit int) string {
 			words[i+1] = "[redacted]"
 		}
 	}
-	s = pci.Mask(strings.Join(words, " "))
+	return strings.Join(words, " ")
+}
+
+func truncate(s string, limit int) string {
 	if utf8.RuneCountInString(s) > limit {
 		s = string([]rune(s)[:max(limit-3, 0)]) + "..."
 	}
