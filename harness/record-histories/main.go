@@ -60,7 +60,7 @@ func record(temporalBin, outDir, only string) error {
 	}
 	defer hanging.close()
 	world := &scriptedWorld{rejectedOnce: map[string]bool{}, hanging: hanging.gateway,
-		reminding: make(chan string, 1), release: make(chan struct{})}
+		reminding: make(chan string, 1), release: make(chan struct{}), inGenesys: map[string]remediation.Decision{}}
 	defer world.releaseReminders()
 
 	// Shapes that need a server of their own (a continue-as-new
@@ -112,7 +112,7 @@ func recordOnServer(ctx context.Context, temporalBin, outDir string, suggestCont
 	settings := workflows.Settings{GatewayTimeout: time.Second, RetryWindow: 3 * time.Second, ReviewReminder: time.Second,
 		SettlementPoll: time.Second, SettlementTimeout: 30 * time.Second}
 	(&workflows.Remediation{Settings: settings}).Register(w)
-	acts := &activities.Activities{Gateway: world, Interactions: world, Finance: world}
+	acts := &activities.Activities{Gateway: world, Interactions: world, Finance: world, Workitems: world}
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		return err
@@ -196,6 +196,14 @@ func runShape(ctx context.Context, c client.Client, world *scriptedWorld, s shap
 	if err := sendDecisions(ctx, c, run.GetID(), s.decisions, s.decideAfter); err != nil {
 		return err
 	}
+	var decisionRuns [][]*historypb.HistoryEvent
+	if s.decisionInGenesys != nil {
+		events, err := decideInGenesys(ctx, c, world, d.TransactionID, *s.decisionInGenesys)
+		if err != nil {
+			return err
+		}
+		decisionRuns = append(decisionRuns, events)
+	}
 	if len(s.decisionsAfterContinue) > 0 {
 		if err := waitForNewRun(ctx, c, run.GetID(), firstRunID); err != nil {
 			return err
@@ -245,7 +253,41 @@ func runShape(ctx context.Context, c client.Client, world *scriptedWorld, s shap
 			return err
 		}
 	}
+	for _, events := range decisionRuns {
+		if err := writeHistory(filepath.Join(outDir, s.name+".workitem_decision.json"), events); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// decideInGenesys plays finance ops setting the review's workitem to a
+// decision status, and the starter's answer to the trigger's event: a
+// signal-with-start of the workitem's decision workflow
+// (starter/genesysevents.go), whose history it returns once it ended.
+func decideInGenesys(ctx context.Context, c client.Client, world *scriptedWorld, txn string, d remediation.Decision) ([]*historypb.HistoryEvent, error) {
+	if err := waitForState(ctx, c, remediation.WorkflowID(txn), remediation.StateAwaitingReview, 300*time.Millisecond); err != nil {
+		return nil, err
+	}
+	workitem := "wi-" + txn
+	world.decideInGenesys(workitem, d)
+	wid := workflows.WorkitemDecisionWorkflowID(workitem)
+	run, err := c.SignalWithStartWorkflow(ctx, wid, workflows.WorkitemEventSignal, nil, client.StartWorkflowOptions{
+		ID: wid, TaskQueue: taskQueue,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		StaticSummary:         "Read Genesys workitem " + workitem + " and apply its decision",
+	}, workflows.WorkitemDecisionWorkflowType, workitem)
+	if err != nil {
+		return nil, err
+	}
+	var out workflows.WorkitemDecisionOutcome
+	if err := run.Get(ctx, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Signalled) != 1 || out.Signalled[0] != d.DecisionID {
+		return nil, fmt.Errorf("the workitem's decision was not signalled: %+v", out)
+	}
+	return runHistory(ctx, c, wid, run.GetRunID())
 }
 
 func sendDecisions(ctx context.Context, c client.Client, id string, decisions []remediation.Decision, settle time.Duration) error {

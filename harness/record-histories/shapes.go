@@ -48,6 +48,10 @@ type shape struct {
 	// workflow awaits the gateway (AwaitingGateway) and has told Genesys
 	// the refund is pending.
 	gatewayEvents []remediation.GatewayEvent
+	// decisionInGenesys is made on the review's workitem once the workflow
+	// awaits review, and applied by the workitem's decision workflow,
+	// whose history is recorded too: <name>.workitem_decision.json.
+	decisionInGenesys *remediation.Decision
 }
 
 func shapes() []shape {
@@ -163,6 +167,13 @@ func shapes() []shape {
 			check:     wantClosed(remediation.StateCompleted),
 			checkRuns: closedOnce(activities.WorkitemClosure{WorkitemID: "wi-REJECTONCE-CLOSE", State: remediation.StateCompleted,
 				DecidedBy: "alice", GatewayReference: "rf_REJECTONCE-CLOSE"})},
+		// A decision made in Genesys: the review's workitem set to
+		// Approved, read back by the short GenesysWorkitemDecision
+		// workflow and signalled to the remediation as finance-decision.
+		{name: "approved_in_genesys", disposition: base("REJECTONCE-GENESYS"),
+			decisionInGenesys: &remediation.Decision{DecisionID: "genesys:wi-REJECTONCE-GENESYS:5a4d0f2e-0000-4000-8000-000000000001:2026-11-25T10:05:00Z",
+				Decision: "approve", Approver: "genesys:1ea7c0de-0000-4000-8000-00000000c11e"},
+			check: wantClosed(remediation.StateCompleted)},
 		{name: "rejected_workitem_closed", disposition: base("REJECT-CLOSE"),
 			decisions: []remediation.Decision{{DecisionID: "d1", Decision: "reject", Approver: "bob"}},
 			check:     wantClosed(remediation.StateRejected),

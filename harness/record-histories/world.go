@@ -29,6 +29,29 @@ type scriptedWorld struct {
 	reminding    chan string
 	release      chan struct{}
 	releaseOnce  sync.Once
+	// inGenesys is what a review workitem's status decides, by workitem:
+	// a decision made in Genesys, read back by ReadWorkitemDecision.
+	inGenesys map[string]remediation.Decision
+}
+
+// ReadWorkitemDecision reads back a decision made in Genesys: the one the
+// shape set on the transaction's workitem (wi-<transaction>).
+func (w *scriptedWorld) ReadWorkitemDecision(_ context.Context, r activities.WorkitemDecisionRead) (activities.WorkitemDecision, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	read := activities.WorkitemDecision{WorkitemID: r.WorkitemID, TransactionID: strings.TrimPrefix(r.WorkitemID, "wi-")}
+	if d, ok := w.inGenesys[r.WorkitemID]; ok {
+		read.Decision = &d
+	} else {
+		read.Ignored = "status is not a decision"
+	}
+	return read, nil
+}
+
+func (w *scriptedWorld) decideInGenesys(workitemID string, d remediation.Decision) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inGenesys[workitemID] = d
 }
 
 // Check answers a poll as a gateway would: PENDING-POLL's refund is
