@@ -17,13 +17,16 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One per history shape of harness/record-histories (21: the last 6
+	// One per history shape of harness/record-histories (22: the last 7
 	// are the gateway-settlement change, the settle-beside-pending-write
-	// change, the reopen input and the paced Genesys queue), one more run for the shape that continues as new,
-	// and one recorded with the code before continue-as-new (68b1c6a).
-	// Exact, so none goes missing.
-	if len(files) != 23 {
-		t.Fatalf("found %d recorded histories in testdata, want 23: one per history shape and run", len(files))
+	// change, the reopen input, the paced Genesys queue and a decision
+	// made in Genesys), one more run for the shape that continues as new,
+	// the GenesysWorkitemDecision workflow of the decision made in Genesys
+	// (approved_in_genesys.workitem_decision.json), and one recorded with
+	// the code before continue-as-new (68b1c6a). Exact, so none goes
+	// missing.
+	if len(files) != 25 {
+		t.Fatalf("found %d recorded histories in testdata, want 25: one per history shape and run", len(files))
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {

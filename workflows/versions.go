@@ -77,6 +77,15 @@ const (
 // and every history recorded before it (all on the workflow's queue)
 // replays with it.
 
+// Not a change ID: GenesysWorkitemDecision (workitemdecision.go) is a
+// workflow type of its own, new with decisions made in Genesys. Its
+// history, and that of the remediation it decided, are
+//
+//	approved_in_genesys.workitem_decision.json, approved_in_genesys.json
+//
+// and a change to its commands needs a GetVersion as RemediationWorkflow's
+// do: reviews wait for weeks, and so may a decision's read behind a burst.
+
 // lateContinueCheck is the change ID of the n-th continue-as-new check after
 // continueAsNewReview answered DefaultVersion. Old histories never asked any
 // of them, so each replays as DefaultVersion; a live one records version 1
