@@ -19,8 +19,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
+
+	"github.com/refundflow/refundflow/internal/sandbox/internal/specrefs"
 )
 
 // kept is, per document, the section and the entries the sandbox uses.
@@ -87,25 +88,17 @@ func main() {
 	out[want.section] = keptItems
 
 	components := spec["components"].(map[string]any)
+	kept, err := specrefs.Closure(spec, keptItems, "#/components/")
+	if err != nil {
+		fail(err)
+	}
 	keptComponents := map[string]map[string]any{}
-	queue := refs(keptItems)
-	for len(queue) > 0 {
-		ref := queue[0]
-		queue = queue[1:]
+	for ref, c := range kept {
 		kind, name, _ := strings.Cut(ref, "/")
-		if _, done := keptComponents[kind][name]; done {
-			continue
-		}
-		all, _ := components[kind].(map[string]any)
-		c, ok := all[name]
-		if !ok {
-			fail(fmt.Errorf("spec has no component %s", ref))
-		}
 		if keptComponents[kind] == nil {
 			keptComponents[kind] = map[string]any{}
 		}
 		keptComponents[kind][name] = c
-		queue = append(queue, refs(c)...)
 	}
 	comps := map[string]any{"securitySchemes": components["securitySchemes"]}
 	for kind, m := range keptComponents {
@@ -117,38 +110,6 @@ func main() {
 	if err := enc.Encode(out); err != nil {
 		fail(err)
 	}
-}
-
-// refs lists the components v $refs as "kind/name", sorted.
-func refs(v any) []string {
-	set := map[string]bool{}
-	var walk func(any)
-	walk = func(v any) {
-		switch t := v.(type) {
-		case map[string]any:
-			if r, ok := t["$ref"].(string); ok {
-				const prefix = "#/components/"
-				if !strings.HasPrefix(r, prefix) {
-					fail(fmt.Errorf("unexpected $ref %s", r))
-				}
-				set[strings.TrimPrefix(r, prefix)] = true
-			}
-			for _, c := range t {
-				walk(c)
-			}
-		case []any:
-			for _, c := range t {
-				walk(c)
-			}
-		}
-	}
-	walk(v)
-	names := make([]string, 0, len(set))
-	for n := range set {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 func fail(err error) {

@@ -18,10 +18,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
-	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/refundflow/refundflow/internal/sandbox/internal/specrefs"
 )
 
 // kept is, per spec, what the project uses: path -> methods.
@@ -93,21 +93,9 @@ func main() {
 	}
 	out["paths"] = keptPaths
 
-	definitions := spec["definitions"].(map[string]any)
-	keptDefs := map[string]any{}
-	queue := refs(keptPaths)
-	for len(queue) > 0 {
-		name := queue[0]
-		queue = queue[1:]
-		if _, done := keptDefs[name]; done {
-			continue
-		}
-		d, ok := definitions[name]
-		if !ok {
-			fail(fmt.Errorf("spec has no definition %s", name))
-		}
-		keptDefs[name] = d
-		queue = append(queue, refs(d)...)
+	keptDefs, err := specrefs.Closure(spec, keptPaths, "#/definitions/")
+	if err != nil {
+		fail(err)
 	}
 	out["definitions"] = keptDefs
 	enc := json.NewEncoder(os.Stdout)
@@ -115,38 +103,6 @@ func main() {
 	if err := enc.Encode(out); err != nil {
 		fail(err)
 	}
-}
-
-// refs lists the definition names v $refs, sorted.
-func refs(v any) []string {
-	set := map[string]bool{}
-	var walk func(any)
-	walk = func(v any) {
-		switch t := v.(type) {
-		case map[string]any:
-			if r, ok := t["$ref"].(string); ok {
-				const prefix = "#/definitions/"
-				if !strings.HasPrefix(r, prefix) {
-					fail(fmt.Errorf("unexpected $ref %s", r))
-				}
-				set[strings.TrimPrefix(r, prefix)] = true
-			}
-			for _, c := range t {
-				walk(c)
-			}
-		case []any:
-			for _, c := range t {
-				walk(c)
-			}
-		}
-	}
-	walk(v)
-	names := make([]string, 0, len(set))
-	for n := range set {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 func fail(err error) {

@@ -24,8 +24,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
-	"strings"
+
+	"github.com/refundflow/refundflow/internal/sandbox/internal/specrefs"
 )
 
 // served is what the sandbox serves: path -> methods.
@@ -96,21 +96,9 @@ func main() {
 	out["paths"] = keptPaths
 
 	components := spec["components"].(map[string]any)
-	schemas := components["schemas"].(map[string]any)
-	keptSchemas := map[string]any{}
-	queue := refs(keptPaths)
-	for len(queue) > 0 {
-		name := queue[0]
-		queue = queue[1:]
-		if _, done := keptSchemas[name]; done {
-			continue
-		}
-		s, ok := schemas[name]
-		if !ok {
-			fail(fmt.Errorf("spec has no schema %s", name))
-		}
-		keptSchemas[name] = s
-		queue = append(queue, refs(s)...)
+	keptSchemas, err := specrefs.Closure(spec, keptPaths, "#/components/schemas/")
+	if err != nil {
+		fail(err)
 	}
 	out["components"] = map[string]any{
 		"schemas":         keptSchemas,
@@ -121,38 +109,6 @@ func main() {
 	if err := enc.Encode(out); err != nil {
 		fail(err)
 	}
-}
-
-// refs lists the schema names v $refs, sorted.
-func refs(v any) []string {
-	set := map[string]bool{}
-	var walk func(any)
-	walk = func(v any) {
-		switch t := v.(type) {
-		case map[string]any:
-			if r, ok := t["$ref"].(string); ok {
-				const prefix = "#/components/schemas/"
-				if !strings.HasPrefix(r, prefix) {
-					fail(fmt.Errorf("unexpected $ref %s", r))
-				}
-				set[strings.TrimPrefix(r, prefix)] = true
-			}
-			for _, c := range t {
-				walk(c)
-			}
-		case []any:
-			for _, c := range t {
-				walk(c)
-			}
-		}
-	}
-	walk(v)
-	names := make([]string, 0, len(set))
-	for n := range set {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 func fail(err error) {
