@@ -410,24 +410,8 @@ func TestPlanForPayPal(t *testing.T) {
 // checked against PayPal's spec (a violation fails the run).
 func TestChaosShortRunPayPal(t *testing.T) {
 	cfg := ShortConfig()
-	cfg.Gateway = gatewayPayPal
-	cfg.N = 100
-	cfg.Out = t.TempDir()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
-	defer cancel()
-	rep, err := Run(ctx, cfg, logWriter{t})
-	if rep != nil {
-		var table bytes.Buffer
-		rep.Print(&table)
-		t.Log("\n" + table.String())
-	}
-	if err != nil {
-		t.Fatalf("the chaos run could not be carried out: %v", err)
-	}
-	if rep.Result != "PASS" {
-		t.Fatalf("%d violations; the first: %s (seed %d reproduces the plan: go run ./harness/chaos -gateway paypal -n %d -seed %d)",
-			len(rep.Violations), rep.Violations[0], rep.Settings.Seed, cfg.N, rep.Settings.Seed)
-	}
+	cfg.Gateway, cfg.N = gatewayPayPal, 100
+	rep := shortRun(t, cfg)
 	for what, got := range map[string]int{
 		"duplicate answers":       rep.Webhooks.Answers["200 duplicate"],
 		"token revocations":       rep.GatewayFaults["token_expired"],
