@@ -66,6 +66,11 @@ type Config struct {
 	// (PENDFAIL-), and one it makes and then reverses (REVERSE-).
 	LifecycleShare float64
 	SettleAfter    time.Duration
+	// ReverseAfter is how long a REVERSE- refund stays succeeded: long
+	// enough that most remediations have closed (their last Genesys
+	// write-back waits its turn on the paced queue), so most reversals
+	// reopen a closed run and the rest reach one still open.
+	ReverseAfter time.Duration
 	// SettlementPoll is the worker's first poll of a pending refund
 	// (REFUNDFLOW_SETTLEMENT_POLL); later polls back off from it.
 	SettlementPoll time.Duration
@@ -123,6 +128,7 @@ func DefaultConfig() Config {
 
 		LifecycleShare:      0.04,
 		SettleAfter:         1500 * time.Millisecond,
+		ReverseAfter:        10 * time.Second,
 		SettlementPoll:      time.Second,
 		WebhookDrop:         0.20,
 		WebhookDuplicate:    0.20,
@@ -181,7 +187,8 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.HangFor, "hang-for", c.HangFor, "how long a hanging gateway call waits (longer than -gateway-timeout)")
 	fs.DurationVar(&c.RetryAfter, "retry-after", c.RetryAfter, "Retry-After of an injected 429")
 	fs.Float64Var(&c.LifecycleShare, "lifecycle-share", c.LifecycleShare, "share of transactions of each gateway lifecycle (PENDING-, PENDFAIL-, REVERSE-)")
-	fs.DurationVar(&c.SettleAfter, "settle-after", c.SettleAfter, "sandbox's REFUNDFLOW_SANDBOX_SETTLE_AFTER: pending (or succeeded, for REVERSE-) until then")
+	fs.DurationVar(&c.SettleAfter, "settle-after", c.SettleAfter, "sandbox's REFUNDFLOW_SANDBOX_SETTLE_AFTER: pending until then")
+	fs.DurationVar(&c.ReverseAfter, "reverse-after", c.ReverseAfter, "sandbox's REFUNDFLOW_SANDBOX_REVERSE_AFTER: a REVERSE- refund succeeded until then")
 	fs.DurationVar(&c.SettlementPoll, "settlement-poll", c.SettlementPoll, "worker's REFUNDFLOW_SETTLEMENT_POLL")
 	fs.Float64Var(&c.WebhookDrop, "webhook-drop", c.WebhookDrop, "share of gateway webhook events never sent")
 	fs.Float64Var(&c.WebhookDuplicate, "webhook-duplicate", c.WebhookDuplicate, "share of gateway webhook events sent twice")

@@ -120,6 +120,7 @@ func sandboxEnv(cfg Config, dir string, seed uint64) []string {
 		"REFUNDFLOW_SANDBOX_STATE_FILE=" + filepath.Join(dir, "sandbox-ledger.json"),
 		"REFUNDFLOW_SANDBOX_IGNORE_IDEMPOTENCY_KEY=" + strconv.FormatBool(cfg.BreakIdempotency),
 		"REFUNDFLOW_SANDBOX_SETTLE_AFTER=" + cfg.SettleAfter.String(),
+		"REFUNDFLOW_SANDBOX_REVERSE_AFTER=" + cfg.ReverseAfter.String(),
 		"REFUNDFLOW_SANDBOX_WEBHOOK_DELAY=" + cfg.WebhookDelayFor.String(),
 	}
 	rates := webhookFaultRates(cfg)

@@ -319,11 +319,13 @@ func (s *Server) startAdyenLifecycle(sub *Submission, at time.Time) {
 		sub.NextStatus, sub.NextReason, sub.NextAt = statusFailed, adyenReasonPendFail, &later
 	case lifecycleRefundFailed:
 		sub.setStatus(statusSucceeded, "", at)
-		sub.NextStatus, sub.NextReason, sub.NextAt = statusFailed, adyenReasonRefundFail, &later
+		back := at.Add(s.reverseAfter())
+		sub.NextStatus, sub.NextReason, sub.NextAt = statusFailed, adyenReasonRefundFail, &back
 		s.queueWebhook(sub, true)
 	case lifecycleReverse:
 		sub.setStatus(statusSucceeded, "", at)
-		sub.NextStatus, sub.NextReason, sub.NextAt = statusReversed, adyenReasonReverse, &later
+		back := at.Add(s.reverseAfter())
+		sub.NextStatus, sub.NextReason, sub.NextAt = statusReversed, adyenReasonReverse, &back
 		s.queueWebhook(sub, true)
 	default:
 		// Received now, settled at the next tick: the answer is never the

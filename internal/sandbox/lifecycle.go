@@ -95,12 +95,22 @@ func (s *Server) startLifecycle(sub *Submission, at time.Time) {
 		sub.NextStatus, sub.NextReason, sub.NextAt = statusFailed, pendFail, &next
 	case lifecycleReverse:
 		sub.setStatus(statusSucceeded, "", at)
-		sub.NextStatus, sub.NextReason, sub.NextAt = reverse, reverseReason, &next
+		later := at.Add(s.reverseAfter())
+		sub.NextStatus, sub.NextReason, sub.NextAt = reverse, reverseReason, &later
 	default:
 		sub.setStatus(statusSucceeded, "", at)
 		return
 	}
 	s.queueWebhook(sub, true)
+}
+
+// reverseAfter is how long a refund that succeeded stays so before its
+// lifecycle takes it back.
+func (s *Server) reverseAfter() time.Duration {
+	if s.cfg.ReverseAfter > 0 {
+		return s.cfg.ReverseAfter
+	}
+	return s.cfg.SettleAfter
 }
 
 func (sub *Submission) setStatus(status, reason string, at time.Time) {

@@ -52,6 +52,10 @@ type Config struct {
 	// SettleAfter is how long a PENDING-/PENDFAIL- refund stays pending
 	// and a REVERSE- one stays succeeded before it is reversed.
 	SettleAfter time.Duration `envconfig:"SANDBOX_SETTLE_AFTER" default:"2s" desc:"how long a PENDING-/PENDFAIL- refund stays pending before it succeeds/fails, and a REVERSE- one succeeded before it is reversed"`
+	// ReverseAfter, when set, is how long a refund that succeeded at once
+	// stays succeeded before it is reversed (or fails): long enough and
+	// the remediation has closed, so the word reopens it.
+	ReverseAfter time.Duration `envconfig:"SANDBOX_REVERSE_AFTER" desc:"how long a REVERSE- refund (and Adyen's RFAIL...) stays succeeded before it is reversed or fails; empty: SETTLE_AFTER"`
 	// WebhookURL is the starter the gateway's webhooks go to; without it
 	// the events are recorded as unsent and only the worker's polls settle.
 	WebhookURL        string        `envconfig:"SANDBOX_WEBHOOK_URL" desc:"base URL of the starter the gateway webhooks are posted to (<url>/v1/gateway-events/erp); empty: none sent"`
@@ -132,7 +136,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if cfg.WebhookFaultDrop+cfg.WebhookFaultDuplicate+cfg.WebhookFaultReorder+cfg.WebhookFaultDelay+cfg.WebhookFaultBadSignature > 1 {
 		return nil, fmt.Errorf("webhook fault rates exceed 1 together")
 	}
-	if cfg.SettleAfter < 0 || cfg.WebhookDelay < 0 {
+	if cfg.SettleAfter < 0 || cfg.WebhookDelay < 0 || cfg.ReverseAfter < 0 {
 		return nil, fmt.Errorf("settle-after and webhook delay must not be negative")
 	}
 	if cfg.GenesysRateLimit < 0 {
