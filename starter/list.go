@@ -10,13 +10,12 @@ import (
 	"strings"
 	"time"
 
-	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/temporalclient"
 )
 
 // A page of the list holds defaultListLimit remediations unless the caller
@@ -202,9 +201,9 @@ func (s *server) remediationItem(info *workflowpb.WorkflowExecutionInfo) remedia
 	item := remediationItem{
 		WorkflowID:      info.GetExecution().GetWorkflowId(),
 		RunID:           info.GetExecution().GetRunId(),
-		TransactionID:   keywordAttr(attrs, remediation.AttrTransactionID),
-		State:           keywordAttr(attrs, remediation.AttrState),
-		DispositionCode: keywordAttr(attrs, remediation.AttrDispositionCode),
+		TransactionID:   temporalclient.Keyword(attrs, remediation.AttrTransactionID),
+		State:           temporalclient.Keyword(attrs, remediation.AttrState),
+		DispositionCode: temporalclient.Keyword(attrs, remediation.AttrDispositionCode),
 		StartTime:       info.GetStartTime().AsTime().UTC(),
 	}
 	if item.TransactionID == "" {
@@ -218,17 +217,4 @@ func (s *server) remediationItem(info *workflowpb.WorkflowExecutionInfo) remedia
 		item.CloseTime = &closed
 	}
 	return item
-}
-
-// keywordAttr decodes one Keyword search attribute, "" when absent.
-func keywordAttr(fields map[string]*commonpb.Payload, name string) string {
-	p, ok := fields[name]
-	if !ok {
-		return ""
-	}
-	var v string
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &v); err != nil {
-		return ""
-	}
-	return v
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/refundflow/refundflow/internal/codec"
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/temporalclient"
 	"github.com/refundflow/refundflow/workflows"
 )
 
@@ -50,7 +51,7 @@ func (s *server) reopenCompleted(ctx context.Context, txn string, ev remediation
 		// Rejected or resolved by hand, or an event about an older refund.
 		return errNothingToReopen
 	}
-	d, err := s.startedDisposition(ctx, id, runID)
+	d, err := temporalclient.StartedDisposition(ctx, s.temporal, codec.DataConverter(s.codecKeys), id, runID)
 	if err != nil {
 		return err
 	}
@@ -66,28 +67,6 @@ func (s *server) reopenCompleted(ctx context.Context, txn string, ev remediation
 		StaticDetails:                            staticDetails(d),
 	}, remediation.WorkflowType, d, &reopened)
 	return err
-}
-
-// startedDisposition reads the disposition a run was started with (the
-// first input of its first event).
-func (s *server) startedDisposition(ctx context.Context, id, runID string) (remediation.Disposition, error) {
-	iter := s.temporal.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if !iter.HasNext() {
-		return remediation.Disposition{}, fmt.Errorf("%s has no history", id)
-	}
-	first, err := iter.Next()
-	if err != nil {
-		return remediation.Disposition{}, fmt.Errorf("read the history of %s: %w", id, err)
-	}
-	input := first.GetWorkflowExecutionStartedEventAttributes().GetInput()
-	if input == nil || len(input.GetPayloads()) == 0 {
-		return remediation.Disposition{}, fmt.Errorf("%s was started without a disposition", id)
-	}
-	var d remediation.Disposition
-	if err := codec.DataConverter(s.codecKeys).FromPayload(input.GetPayloads()[0], &d); err != nil {
-		return remediation.Disposition{}, fmt.Errorf("decode the disposition of %s: %w", id, err)
-	}
-	return d, nil
 }
 
 // isAlreadyStarted reports a start refused because a run is open.

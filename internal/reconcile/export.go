@@ -8,13 +8,11 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
-	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/refundflow/refundflow/internal/money"
 	"github.com/refundflow/refundflow/internal/remediation"
+	"github.com/refundflow/refundflow/internal/temporalclient"
 )
 
 // Record is one remediation run as the export lists it. The money fields
@@ -200,9 +199,9 @@ func (e *Exporter) fromVisibility(info *workflowpb.WorkflowExecutionInfo) Record
 	rec := Record{
 		WorkflowID:      info.GetExecution().GetWorkflowId(),
 		RunID:           info.GetExecution().GetRunId(),
-		TransactionID:   keyword(attrs, remediation.AttrTransactionID),
-		State:           keyword(attrs, remediation.AttrState),
-		DispositionCode: keyword(attrs, remediation.AttrDispositionCode),
+		TransactionID:   temporalclient.Keyword(attrs, remediation.AttrTransactionID),
+		State:           temporalclient.Keyword(attrs, remediation.AttrState),
+		DispositionCode: temporalclient.Keyword(attrs, remediation.AttrDispositionCode),
 		StartTime:       info.GetStartTime().AsTime().UTC(),
 		Decisions:       []remediation.DecisionRecord{},
 		Source:          SourceVisibility,
@@ -263,7 +262,7 @@ func (e *Exporter) addStatus(ctx context.Context, rec *Record, status enumspb.Wo
 func (e *Exporter) addDisposition(ctx context.Context, rec *Record) {
 	ctx, cancel := context.WithTimeout(ctx, e.callTimeout())
 	defer cancel()
-	d, err := StartedDisposition(ctx, e.Client, e.dataConverter(), rec.WorkflowID, rec.RunID)
+	d, err := temporalclient.StartedDisposition(ctx, e.Client, e.dataConverter(), rec.WorkflowID, rec.RunID)
 	if err != nil {
 		return
 	}
@@ -273,40 +272,6 @@ func (e *Exporter) addDisposition(ctx context.Context, rec *Record) {
 		rec.DispositionCode = d.DispositionCode
 	}
 	rec.Source = SourceStartEvent
-}
-
-// StartedDisposition reads the disposition a run was started with: the
-// first input of its first event.
-func StartedDisposition(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID, runID string) (remediation.Disposition, error) {
-	iter := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if !iter.HasNext() {
-		return remediation.Disposition{}, fmt.Errorf("%s has no history", workflowID)
-	}
-	first, err := iter.Next()
-	if err != nil {
-		return remediation.Disposition{}, fmt.Errorf("read the history of %s: %w", workflowID, err)
-	}
-	input := first.GetWorkflowExecutionStartedEventAttributes().GetInput()
-	if len(input.GetPayloads()) == 0 {
-		return remediation.Disposition{}, errors.New(workflowID + " was started without a disposition")
-	}
-	var d remediation.Disposition
-	if err := dc.FromPayload(input.GetPayloads()[0], &d); err != nil {
-		return remediation.Disposition{}, fmt.Errorf("decode the disposition of %s: %w", workflowID, err)
-	}
-	return d, nil
-}
-
-func keyword(fields map[string]*commonpb.Payload, name string) string {
-	p, ok := fields[name]
-	if !ok {
-		return ""
-	}
-	var v string
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &v); err != nil {
-		return ""
-	}
-	return v
 }
 
 func (e *Exporter) pageSize() int {
