@@ -3,6 +3,8 @@ package stack
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,5 +43,25 @@ func TestStartDevServerRetriesAServerThatExitsAtStart(t *testing.T) {
 	}
 	if lines[0] == lines[1] {
 		t.Errorf("second start reused the first one's arguments (same port): %s", lines[0])
+	}
+}
+
+// A program that could not bind its port must not pass for ready because
+// another process on that port answers the health check.
+func TestWaitServingRefusesAnAnswerFromAnotherProcess(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer other.Close()
+	dir := t.TempDir()
+	p := &Process{Name: "sandbox", Path: "/bin/sh", Args: []string{"-c", "echo 'bind: address already in use' >&2; exit 1"}, LogPath: filepath.Join(dir, "sandbox.log")}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for p.Running() && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := waitServing(ctx, p, other.URL+"/healthz"); !errors.Is(err, errExitedEarly) {
+		t.Fatalf("waitServing = %v, want an early-exit error", err)
 	}
 }

@@ -32,22 +32,27 @@ func Poll(ctx context.Context, every time.Duration, check func(ctx context.Conte
 
 // WaitHTTP polls url until it answers 200 or ctx ends.
 func WaitHTTP(ctx context.Context, url string) error {
-	client := &http.Client{Timeout: time.Second}
 	err := Poll(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
-		resp, err := client.Get(url)
-		if err != nil {
-			return false, err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return true, nil
+		return checkHTTP(url)
 	})
 	if err != nil {
 		return fmt.Errorf("wait for %s: %w", url, err)
 	}
 	return nil
+}
+
+// checkHTTP reports whether url answers 200.
+func checkHTTP(url string) (bool, error) {
+	client := &http.Client{Timeout: time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return true, nil
 }
 
 // WaitListening polls until something accepts TCP connections at addr.

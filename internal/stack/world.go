@@ -109,7 +109,29 @@ type World struct {
 // Start runs a World and waits until the sandbox and every starter answer
 // and a worker polls. On error it stops whatever it started; the logs stay
 // in Dir.
-func Start(ctx context.Context, o Options) (_ *World, err error) {
+//
+// Its ports are picked free (FreePort) before the programs bind them, and
+// other tests' servers pick theirs the same way meanwhile: a program that
+// finds its port taken exits at once. Then the whole World is stopped and
+// started again on new ports, up to worldStarts times.
+func Start(ctx context.Context, o Options) (*World, error) {
+	var errs []error
+	for range worldStarts {
+		w, err := startOnce(ctx, o)
+		if err == nil {
+			return w, nil
+		}
+		errs = append(errs, err)
+		if !errors.Is(err, errExitedEarly) || ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+const worldStarts = 3
+
+func startOnce(ctx context.Context, o Options) (_ *World, err error) {
 	if err := o.setDefaults(); err != nil {
 		return nil, err
 	}
@@ -182,19 +204,41 @@ func Start(ctx context.Context, o Options) (_ *World, err error) {
 	}
 	readyCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	urls := []string{w.SandboxURL + "/healthz"}
-	for _, u := range w.StarterURLs {
-		urls = append(urls, u+"/readyz")
+	if err := waitServing(readyCtx, w.Sandbox, w.SandboxURL+"/healthz"); err != nil {
+		return nil, err
 	}
-	for _, u := range urls {
-		if err := WaitHTTP(readyCtx, u); err != nil {
+	for i, u := range w.StarterURLs {
+		if err := waitServing(readyCtx, w.Starters[i], u+"/readyz"); err != nil {
 			return nil, err
 		}
 	}
 	if err := WaitPollers(readyCtx, w.Client, w.TaskQueue); err != nil {
 		return nil, err
 	}
+	// Another process on a port we picked can answer the health check
+	// for a program that could not bind it: only a program still running
+	// is the one that answered.
+	for _, p := range slices.Concat([]*Process{w.Sandbox}, w.Workers, w.Starters) {
+		if !p.Running() {
+			return nil, fmt.Errorf("%w: %s (log: %s)", errExitedEarly, p.Name, p.LogPath)
+		}
+	}
 	return w, nil
+}
+
+// waitServing waits until url answers 200, and gives up at once when p,
+// the program that should answer it, exits.
+func waitServing(ctx context.Context, p *Process, url string) error {
+	err := Poll(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
+		if !p.Running() {
+			return true, fmt.Errorf("%w: %s (log: %s)", errExitedEarly, p.Name, p.LogPath)
+		}
+		return checkHTTP(url)
+	})
+	if err != nil {
+		return fmt.Errorf("wait for %s: %w", url, err)
+	}
+	return nil
 }
 
 func (o *Options) setDefaults() error {
